@@ -2,18 +2,41 @@
 
 Each job's command lives in its own module of this package (``cluster``, ``customers``,
 ``image``, ``demo``) and registers itself on `app` when imported. This module holds what
-they share: the application object, error handling and exit codes.
+they share: the application object, error handling and exit codes, the language choice, the
+stderr console with its progress display, and the writing of a job's files into its output
+folder with nothing partial left behind on failure.
+
+Contract for a job's command module ``julei/cli/NAME.py`` (the demo relies on it):
+
+- it defines ``run(input_path, *, out, lang, force, quiet, **options) -> JobOutput`` that
+  does the whole job and writes its files, and
+- a typer command on `app` that parses options and calls ``run``.
 """
 
+import dataclasses
 import importlib
 import logging
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
-from julei.exceptions import JuleiError
+from julei.exceptions import JuleiError, OutputError
+from julei.i18n import LANGUAGES, default_language, translator
 
-__all__ = ["app", "main", "EXIT_INPUT", "EXIT_INTERRUPTED"]
+__all__ = [
+    "app",
+    "main",
+    "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
+    "JobOutput",
+    "pick_language",
+    "stderr_console",
+    "progress",
+    "write_job_files",
+    "say",
+]
 
 EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130
@@ -24,9 +47,20 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 _COMMAND_MODULES = ("cluster", "customers", "image", "demo")
+
+
+@dataclasses.dataclass
+class JobOutput:
+    """What a job wrote: the output folder, the file names, and a one-line summary's fields."""
+
+    folder: Path
+    files: list
+    summary_key: str
+    summary_fields: dict
 
 
 def _register_commands():
@@ -44,13 +78,17 @@ def main(argv=None):
     _register_commands()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    lang = _language_from_args(args)
+    if debug:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        app(args=args, standalone_mode=False)
+        app(args=args, standalone_mode=False, prog_name="julei")
     except KeyboardInterrupt:
-        _print_error("interrupted; no partial output was kept.", debug)
+        _print_error(_message(lang, "error.interrupted", "interrupted; no partial output was kept."), debug, lang)
         return EXIT_INTERRUPTED
     except JuleiError as exc:
-        _print_error(str(exc), debug)
+        key = getattr(exc, "key", None)
+        _print_error(_message(lang, key, str(exc), **getattr(exc, "fields", {})), debug, lang)
         return EXIT_INPUT
     except typer.Exit as exc:
         return exc.exit_code
@@ -61,18 +99,155 @@ def main(argv=None):
             exc.show()
             return exc.exit_code
         if isinstance(exc, click.exceptions.Abort):
-            _print_error("interrupted; no partial output was kept.", debug)
+            _print_error(_message(lang, "error.interrupted", "interrupted; no partial output was kept."), debug, lang)
             return EXIT_INTERRUPTED
-        _print_error(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", debug)
+        fallback = f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)"
+        _print_error(_message(lang, "error.unexpected", fallback, kind=type(exc).__name__, message=str(exc)), debug, lang)
         return 2
     return 0
 
 
-def _print_error(message, debug):
-    if debug:
-        logging.getLogger("julei").exception("error")
-    print(f"error: {message}", file=sys.stderr)
-
-
 def entry_point():
     sys.exit(main())
+
+
+# ---------------------------------------------------------------------------------------
+# Language and messages
+
+
+def pick_language(lang):
+    """Return ``lang`` when given, else the locale's language (``"zh"`` or ``"en"``)."""
+    if lang is None:
+        return default_language()
+    value = str(getattr(lang, "value", lang)).lower()
+    if value not in LANGUAGES:
+        raise typer.BadParameter(f"{value!r} is not supported; use one of {', '.join(LANGUAGES)}.", param_hint="--lang")
+    return value
+
+
+def _language_from_args(args):
+    for position, arg in enumerate(args):
+        if arg == "--lang" and position + 1 < len(args):
+            value = args[position + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        else:
+            continue
+        if value in LANGUAGES:
+            return value
+    return default_language()
+
+
+def _message(lang, key, fallback, **fields):
+    """Return catalog message ``key`` in ``lang``, or ``fallback`` when there is none."""
+    if not key:
+        return fallback
+    t = translator(lang)
+    if not t.has(key):
+        return fallback
+    try:
+        return t(key, **fields)
+    except (KeyError, IndexError, ValueError):
+        return fallback
+
+
+def _print_error(message, debug, lang="en"):
+    if debug:
+        logging.getLogger("julei").exception("error")
+    prefix = _message(lang, "error.prefix", "error")
+    print(f"{prefix}: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------
+# Console and progress
+
+
+def stderr_console():
+    """Return a rich console on stderr (progress and notices; results go to stdout)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(text, *, quiet=False, err=False):
+    """Print one line of ``text`` to stdout (``err=False``) or stderr, unless ``quiet``."""
+    if not quiet:
+        print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+@contextmanager
+def progress(t, *, quiet=False):
+    """Show a spinner with the current step on stderr; yield ``step(key)`` to change its text.
+
+    ``step`` takes a catalog key (``"progress.reading"``, ...). Nothing is shown under
+    ``quiet`` or when stderr is not a terminal, so logs and pipes stay clean.
+    """
+    console = stderr_console()
+    if quiet or not console.is_terminal:
+        yield lambda key: None
+        return
+    with console.status(t("progress.start"), spinner="dots") as status:
+
+        def step(key):
+            status.update(t(key) if t.has(key) else key)
+
+        yield step
+
+
+# ---------------------------------------------------------------------------------------
+# Output folder
+
+
+def check_output_folder(out, *, force, inputs=()):
+    """Fail early, before any computing, when ``out`` could not take the results.
+
+    Nothing is created here; `write_job_files` creates the folder once the results exist.
+    """
+    from julei.output import prepare_output_dir
+
+    out = Path(out).expanduser()
+    if out.exists():
+        return prepare_output_dir(out, force=force, inputs=inputs)
+    # Check the nearest existing parent: it must be a writable folder.
+    for source in inputs:
+        source = Path(source).expanduser().resolve()
+        if out.resolve() in source.parents:
+            return prepare_output_dir(out, force=force, inputs=inputs)
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    import os
+
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot create output folder {str(out.resolve())!r} (permission denied); choose a writable folder with --out.")
+    return out.resolve()
+
+
+def write_job_files(out, files, *, force, inputs=()):
+    """Write ``files`` (name -> bytes) into the folder ``out``, all or nothing.
+
+    Each file is written atomically. When anything fails, or the user presses Ctrl-C, the
+    files written so far are removed again, and so is the folder when this call created it;
+    with ``force`` an earlier result's files of the same names are removed too, so the folder
+    never mixes files of two runs. Returns the folder as a resolved ``Path``.
+    """
+    from julei.output import atomic_write_bytes, prepare_output_dir
+
+    out = Path(out).expanduser()
+    existed = out.exists()
+    folder = prepare_output_dir(out, force=force, inputs=inputs)
+    written = []
+    try:
+        for name, data in files.items():
+            atomic_write_bytes(folder / name, data)
+            written.append(name)
+    except BaseException:
+        for name in files:
+            (folder / name).unlink(missing_ok=True)
+        if not existed:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+

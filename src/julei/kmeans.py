@@ -1,0 +1,627 @@
+"""K-means clustering with scikit-learn's estimator contract and numba kernels."""
+
+import logging
+import numbers
+import time
+import warnings
+from collections import namedtuple
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.sparsefuncs import mean_variance_axis
+from sklearn.utils.validation import check_is_fitted
+
+from julei import _validation
+from julei._kernels import lloyd as _lloyd
+from julei._kernels import seeding as _seeding
+from julei._kernels._common import (
+    column_mean_var,
+    inertia_dense,
+    n_groups_for,
+    numba_threads,
+    pairwise_squared_dense,
+    squared_distances_to_labelled,
+)
+from julei.exceptions import ConvergenceWarning
+
+__all__ = ["KMeans", "kmeans_plusplus"]
+
+logger = logging.getLogger(__name__)
+
+# The result of one run of a full-batch algorithm from one set of initial centres.
+# history: dict of per-iteration arrays ("inertia" of the assignment step, "center_shift").
+_Run = namedtuple("_Run", ["centers", "labels", "inertia", "n_iter", "history"])
+
+
+###############################################################################
+# Seeding
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):
+    """Choose initial centres with greedy k-means++.
+
+    Each new centre is the best, by the resulting potential, of ``n_local_trials``
+    candidates drawn with probability proportional to their weighted squared distance to
+    the nearest centre chosen so far (Arthur and Vassilvitskii, "k-means++: the advantages
+    of careful seeding", SODA 2007). The random draws follow scikit-learn's
+    ``kmeans_plusplus`` call for call, so one ``random_state`` picks the same seeds in both.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Data to pick seeds from.
+    n_clusters : int
+        Number of centres to choose.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each sample; None gives every sample weight one.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random draws.
+    n_local_trials : int, default=None
+        Candidates per new centre; None means ``2 + int(log(n_clusters))``.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+    indices : ndarray of shape (n_clusters,)
+        Row of X that became each centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from julei import kmeans_plusplus
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> centers, indices = kmeans_plusplus(X, n_clusters=2, random_state=0)
+    >>> centers.shape
+    (2, 2)
+    """
+    estimator = KMeans(n_clusters=n_clusters)
+    X = _validation.check_X(estimator, X, reset=True)
+    _validation.check_n_clusters(n_clusters, X.shape[0])
+    sample_weight = _validation.check_sample_weight(sample_weight, X)
+    random_state = check_random_state(random_state)
+    return _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)
+
+
+def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """Greedy k-means++ on validated input; see `kmeans_plusplus`."""
+    n_samples, n_features = X.shape
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    is_sparse = sp.issparse(X)
+    weights64 = sample_weight.astype(np.float64)
+    if is_sparse:
+        x_sq_norms = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+
+    def rows(index):
+        return X[index].toarray() if is_sparse else X[index]
+
+    def distances_to(points):
+        # (n_points, n_samples) squared distances; only used for sparse X, where n_points
+        # is at most n_local_trials.
+        points = np.asarray(points, dtype=np.float64)
+        dist = x_sq_norms[None, :] - 2.0 * (X @ points.T).T + (points**2).sum(axis=1)[:, None]
+        return np.maximum(dist, 0.0)
+
+    centers = np.empty((n_clusters, n_features), dtype=X.dtype)
+    indices = np.full(n_clusters, -1, dtype=np.intp)
+
+    # The first centre: one sample drawn with probability proportional to its weight.
+    first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    centers[0] = rows([first])[0]
+    indices[0] = first
+    if is_sparse:
+        closest_dist_sq = distances_to(centers[:1])[0]
+    else:
+        closest_dist_sq = np.empty(n_samples)
+        _seeding.squared_distances_to_point(X, centers[0].astype(np.float64), closest_dist_sq)
+    current_pot = closest_dist_sq @ weights64
+
+    n_groups = n_groups_for(n_samples)
+    for c in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
+        candidate_ids = np.searchsorted(np.cumsum(weights64 * closest_dist_sq), rand_vals)
+        # Rounding in the cumulative sum can put a draw past the last sample.
+        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
+        candidates = rows(candidate_ids)
+
+        if is_sparse:
+            trial_dist = np.minimum(closest_dist_sq, distances_to(candidates))
+            potentials = trial_dist @ weights64
+        else:
+            potentials = _seeding.candidate_potentials(
+                X, sample_weight, candidates.astype(np.float64), closest_dist_sq, n_groups
+            )
+        best = int(np.argmin(potentials))
+        current_pot = potentials[best]
+        centers[c] = candidates[best]
+        indices[c] = candidate_ids[best]
+        if is_sparse:
+            closest_dist_sq = trial_dist[best]
+        else:
+            _seeding.update_closest(X, centers[c].astype(np.float64), closest_dist_sq)
+    return centers, indices
+
+
+###############################################################################
+# Lloyd's algorithm
+
+
+def _assign(X, sample_weight, centers, labels, buffers, update_centers):
+    """Run one assignment step into ``labels`` and ``buffers``; return its inertia."""
+    group_sums, group_weights, group_inertia = buffers
+    if sp.issparse(X):
+        _lloyd.assign_sparse(
+            X.data, X.indices, X.indptr, buffers.x_sq_norms, sample_weight, centers, labels,
+            group_sums, group_weights, group_inertia, update_centers,
+        )
+    else:
+        _lloyd.assign_dense(
+            X, sample_weight, centers, labels, group_sums, group_weights, group_inertia, update_centers
+        )
+    return float(group_inertia.sum())
+
+
+class _Buffers(namedtuple("_Buffers", ["group_sums", "group_weights", "group_inertia"])):
+    """Per-group partial sums reused across iterations; ``x_sq_norms`` is set for sparse X."""
+
+    x_sq_norms = None
+
+
+def _make_buffers(X, n_clusters):
+    n_groups = n_groups_for(X.shape[0])
+    buffers = _Buffers(
+        np.zeros((n_groups, n_clusters, X.shape[1])),
+        np.zeros((n_groups, n_clusters)),
+        np.zeros(n_groups),
+    )
+    if sp.issparse(X):
+        buffers.x_sq_norms = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    return buffers
+
+
+def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights):
+    """Move each empty cluster to one of the samples farthest from their centres.
+
+    Works on the weighted sums before division, as scikit-learn does: the farthest sample
+    is taken out of its cluster's sum and becomes the empty cluster's only member. The
+    labels are left unchanged; the next assignment step updates them.
+    """
+    empty = np.flatnonzero(weights == 0)
+    centers64 = centers_old.astype(np.float64)
+    if sp.issparse(X):
+        own = centers64[labels]
+        x_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        dots = np.asarray(X.multiply(own).sum(axis=1)).ravel()
+        distances = np.maximum(x_sq - 2.0 * dots + (own**2).sum(axis=1), 0.0)
+    else:
+        distances = squared_distances_to_labelled(X, centers64, labels)
+    n_empty = min(empty.size, X.shape[0])
+    farthest = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
+    for cluster, sample in zip(empty[:n_empty], farthest):
+        point = X[sample].toarray().ravel() if sp.issparse(X) else X[sample]
+        weight = float(sample_weight[sample])
+        old = labels[sample]
+        sums[old] -= point * weight
+        weights[old] -= weight
+        sums[cluster] = point * weight
+        weights[cluster] = weight
+
+
+def _update_centers(X, sample_weight, centers_old, labels, buffers):
+    """Turn the partial sums of the last assignment into new centres; return them and the shift."""
+    sums, weights = _lloyd.reduce_groups(buffers.group_sums, buffers.group_weights)
+    if (weights == 0).any():
+        _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights)
+    centers_new = np.where(
+        weights[:, None] > 0, sums / np.where(weights > 0, weights, 1.0)[:, None], centers_old
+    ).astype(X.dtype)
+    shift = ((centers_new.astype(np.float64) - centers_old) ** 2).sum()
+    return centers_new, float(shift)
+
+
+def _run_lloyd(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
+    """Run Lloyd's algorithm from ``centers_init`` on validated input.
+
+    Stops, as scikit-learn does, when an assignment step leaves every label unchanged, or
+    when the summed squared centre shift is at most ``tol`` (already scaled by the data's
+    mean feature variance). After a stop on ``tol`` the samples are assigned once more, so
+    the labels match the final centres.
+    """
+    n_samples = X.shape[0]
+    n_clusters = centers_init.shape[0]
+    centers = np.array(centers_init, dtype=X.dtype, order="C")
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    labels_old = labels.copy()
+    buffers = _make_buffers(X, n_clusters)
+    inertia_history, shift_history = [], []
+    strict_convergence = False
+
+    for iteration in range(max_iter):
+        inertia = _assign(X, sample_weight, centers, labels, buffers, update_centers=True)
+        centers_new, shift = _update_centers(X, sample_weight, centers, labels, buffers)
+        inertia_history.append(inertia)
+        shift_history.append(shift)
+        logger.info("Iteration %d: inertia %.6g, centre shift %.3g.", iteration, inertia, shift)
+        centers = centers_new
+
+        if np.array_equal(labels, labels_old):
+            strict_convergence = True
+            logger.info("Converged at iteration %d: labels unchanged.", iteration)
+            break
+        if shift <= tol:
+            logger.info("Converged at iteration %d: centre shift %.3g within tolerance %.3g.", iteration, shift, tol)
+            break
+        labels_old[:] = labels
+
+    if not strict_convergence:
+        _assign(X, sample_weight, centers, labels, buffers, update_centers=False)
+
+    inertia = _inertia(X, sample_weight, centers, labels)
+    history = {"inertia": np.array(inertia_history), "center_shift": np.array(shift_history)}
+    return _Run(centers, labels, inertia, iteration + 1, history)
+
+
+def _inertia(X, sample_weight, centers, labels):
+    """Return the weighted sum of squared distances of samples to their labelled centres."""
+    if sp.issparse(X):
+        buffers = _make_buffers(X, centers.shape[0])
+        scratch = np.empty_like(labels)
+        _assign(X, sample_weight, centers, scratch, buffers, update_centers=False)
+        if np.array_equal(scratch, labels):
+            return float(buffers.group_inertia.sum())
+        diff = X - centers[labels]
+        return float(np.asarray(diff.multiply(diff).sum(axis=1)).ravel() @ sample_weight)
+    return float(inertia_dense(X, sample_weight, centers.astype(np.float64), labels, n_groups_for(X.shape[0])))
+
+
+# Full-batch algorithms by name. Each takes validated (X, sample_weight, centers_init) and
+# keywords max_iter, tol (already scaled) and n_threads, and returns a `_Run`.
+_ALGORITHMS = {"lloyd": _run_lloyd}
+
+
+def _choose_algorithm(X, n_clusters):
+    """Return the name of the fastest exact algorithm for data of this shape."""
+    return "lloyd"
+
+
+def _is_same_clustering(labels_a, labels_b, n_clusters):
+    """Return True when two labellings are equal up to a permutation of cluster ids."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    first = np.unique(labels_a, return_index=True)[1]
+    mapping[labels_a[first]] = labels_b[first]
+    return bool(np.array_equal(mapping[labels_a], labels_b))
+
+
+###############################################################################
+# The estimator
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-means clustering.
+
+    Splits samples into ``n_clusters`` groups by minimising the inertia, the weighted sum
+    of squared distances of samples to their cluster centre. Parameters, attributes and
+    results follow ``sklearn.cluster.KMeans``: from the same initial centres, plain Lloyd
+    gives the same labels and inertia. The loops run in parallel numba kernels, in the
+    input's own dtype (float32 or float64) without copying it.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features), default='k-means++'
+        How to choose initial centres: greedy k-means++ (the same draws as scikit-learn's),
+        ``n_clusters`` distinct samples drawn by weight, ``init(X, n_clusters,
+        random_state=...)``, or explicit centres.
+    n_init : 'auto' or int, default='auto'
+        Number of runs from different initial centres; the one with the lowest inertia is
+        kept. 'auto' means 1 for 'k-means++' or explicit centres and 10 otherwise.
+    max_iter : int, default=300
+        Maximum number of iterations of one run.
+    tol : float, default=1e-4
+        Convergence tolerance: a run stops when the summed squared centre shift falls to
+        ``tol`` times the mean variance of the features, or when no label changes.
+    algorithm : {'auto', 'lloyd'}, default='auto'
+        Algorithm of one run. Every choice gives the same result from the same initial
+        centres; 'auto' picks the fastest for the data's shape.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initial centres.
+    copy_x : bool, default=True
+        Kept for compatibility with scikit-learn. julei never modifies X, so no copy is
+        made either way.
+    verbose : int, default=0
+        Log each iteration's inertia at INFO level through the ``julei`` logger (to stderr
+        when logging is not configured).
+    n_threads : int or None, default=None
+        Number of threads of the kernels; None uses all cores.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Centres, in X's dtype.
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample (int32).
+    inertia_ : float
+        Weighted sum of squared distances of samples to their centre.
+    n_iter_ : int
+        Iterations of the best run.
+    history_ : dict
+        Per-iteration arrays of the best run: ``"inertia"`` of each assignment step and
+        ``"center_shift"``.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> from julei import KMeans
+    >>> X = [[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]]
+    >>> model = KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> bool(model.labels_[0] == model.labels_[1] == model.labels_[2])
+    True
+    >>> bool(model.labels_[0] != model.labels_[3])
+    True
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        algorithm="auto",
+        random_state=None,
+        copy_x=True,
+        verbose=0,
+        n_threads=None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.verbose = verbose
+        self.n_threads = n_threads
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ---------------------------------------------------------------- checks
+
+    def _check_params(self, X):
+        """Validate the parameters against X; return (n_init, init, algorithm, tol)."""
+        _validation.check_n_clusters(self.n_clusters, X.shape[0])
+
+        init = self.init
+        init_is_array = not isinstance(init, str) and not callable(init)
+        if isinstance(init, str) and init not in ("k-means++", "random"):
+            raise ValueError(
+                f"init={init!r} is not supported; use 'k-means++', 'random', a callable or an "
+                "array of initial centres."
+            )
+        if init_is_array:
+            init = _validation.check_centers(init, X, self.n_clusters)
+
+        if self.n_init == "auto":
+            n_init = 1 if init_is_array or init == "k-means++" else 10
+        elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) and self.n_init >= 1:
+            n_init = int(self.n_init)
+        else:
+            raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}.")
+        if init_is_array and n_init != 1:
+            warnings.warn(
+                f"Explicit initial centres passed: running one init instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+
+        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}.")
+        if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool) or not self.tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
+        if self.n_threads is not None and (
+            not isinstance(self.n_threads, numbers.Integral) or isinstance(self.n_threads, bool) or self.n_threads < 1
+        ):
+            raise ValueError(f"n_threads must be None or an integer >= 1, got {self.n_threads!r}.")
+
+        algorithm = self.algorithm
+        if algorithm == "auto":
+            algorithm = _choose_algorithm(X, self.n_clusters)
+        elif algorithm not in _ALGORITHMS:
+            raise ValueError(
+                f"algorithm={self.algorithm!r} is not supported; use one of "
+                f"{['auto', *sorted(_ALGORITHMS)]}."
+            )
+        return n_init, init, algorithm, self._scaled_tol(X)
+
+    def _scaled_tol(self, X):
+        """Return ``tol`` times the mean variance of the features (scikit-learn's rule)."""
+        if self.tol == 0:
+            return 0.0
+        if sp.issparse(X):
+            variances = mean_variance_axis(X, axis=0)[1]
+        else:
+            variances = column_mean_var(X, n_groups_for(X.shape[0]))[1]
+        return float(np.mean(variances) * self.tol)
+
+    def _initial_centers(self, X, init, sample_weight, random_state):
+        if isinstance(init, str) and init == "k-means++":
+            centers, _ = _kmeans_plusplus(X, self.n_clusters, sample_weight, random_state)
+        elif isinstance(init, str) and init == "random":
+            seeds = random_state.choice(
+                X.shape[0], size=self.n_clusters, replace=False, p=sample_weight / sample_weight.sum()
+            )
+            centers = X[seeds]
+        elif callable(init):
+            centers = _validation.check_centers(
+                init(X, self.n_clusters, random_state=random_state), X, self.n_clusters
+            )
+        else:
+            centers = init
+        if sp.issparse(centers):
+            centers = centers.toarray()
+        return np.array(centers, dtype=X.dtype, order="C")
+
+    # ---------------------------------------------------------------- fitting
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples. float32 and float64 are used as they are; other types become
+            float64.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the means and the inertia; zeros are allowed. Not used
+            to choose explicit or callable initial centres.
+
+        Returns
+        -------
+        self : KMeans
+        """
+        X = _validation.check_X(self, X, reset=True)
+        sample_weight = _validation.check_sample_weight(sample_weight, X)
+        n_init, init, algorithm, tol = self._check_params(X)
+        random_state = check_random_state(self.random_state)
+        run_algorithm = _ALGORITHMS[algorithm]
+
+        started = time.perf_counter()
+        with _verbose_logging(self.verbose), numba_threads(self.n_threads) as n_threads:
+            best = None
+            for run_index in range(n_init):
+                centers_init = self._initial_centers(X, init, sample_weight, random_state)
+                logger.info("Run %d of %d: initial centres chosen.", run_index + 1, n_init)
+                run = run_algorithm(X, sample_weight, centers_init, max_iter=self.max_iter, tol=tol, n_threads=n_threads)
+                # A run replaces the best only when it is better and not the same partition
+                # (equal partitions can differ in inertia by rounding alone).
+                if best is None or (
+                    run.inertia < best.inertia and not _is_same_clustering(run.labels, best.labels, self.n_clusters)
+                ):
+                    best = run
+
+        distinct = np.unique(best.labels).size
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+
+        self.cluster_centers_ = best.centers
+        self.labels_ = best.labels
+        self.inertia_ = best.inertia
+        self.n_iter_ = best.n_iter
+        self.history_ = best.history
+        self.algorithm_ = algorithm
+        self.fit_seconds_ = time.perf_counter() - started
+        self._n_features_out = self.cluster_centers_.shape[0]
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Compute clusters and return the label of each sample; see `fit`."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Compute clusters and return each sample's distance to every centre; see `fit`."""
+        return self.fit(X, sample_weight=sample_weight)._transform(X)
+
+    # ---------------------------------------------------------------- using a fit
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        X = _validation.check_X(self, X, reset=False)
+        return X
+
+    def _labels_inertia(self, X, sample_weight):
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        with numba_threads(self.n_threads):
+            buffers = _make_buffers(X, centers.shape[0])
+            inertia = _assign(X, sample_weight, centers, labels, buffers, update_centers=False)
+        return labels, inertia
+
+    def predict(self, X):
+        """Return the index of the nearest centre of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = self._check_test_data(X)
+        return self._labels_inertia(X, np.ones(X.shape[0], dtype=X.dtype))[0]
+
+    def transform(self, X):
+        """Return each sample's Euclidean distance to every centre, shape (n_samples, n_clusters)."""
+        X = self._check_test_data(X)
+        return self._transform(X)
+
+    def _transform(self, X):
+        """`transform` without validation: X was checked by the caller."""
+        if not hasattr(X, "dtype") or sp.issparse(X) or X.dtype.kind != "f" or not X.flags.c_contiguous:
+            X = _validation.check_X(self, X, reset=False)
+        if sp.issparse(X):
+            centers = self.cluster_centers_.astype(np.float64)
+            x_sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64)
+            squared = x_sq - 2.0 * np.asarray(X @ centers.T) + (centers**2).sum(axis=1)[None, :]
+            distances = np.sqrt(np.maximum(squared, 0.0))
+        else:
+            with numba_threads(self.n_threads):
+                distances = np.sqrt(pairwise_squared_dense(X, self.cluster_centers_.astype(np.float64)))
+        return distances.astype(X.dtype, copy=False)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return the opposite of the inertia of X on the fitted centres (higher is better)."""
+        X = self._check_test_data(X)
+        sample_weight = _validation.check_sample_weight(sample_weight, X)
+        return -self._labels_inertia(X, sample_weight)[1]
+
+
+class _verbose_logging:
+    """Send the julei logger's INFO records to stderr while ``verbose`` is on.
+
+    A handler is added only when the application configured no logging of its own.
+    """
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.handler = None
+        self.level = None
+
+    def __enter__(self):
+        if not self.verbose:
+            return self
+        package_logger = logging.getLogger("julei")
+        self.level = package_logger.level
+        package_logger.setLevel(logging.INFO)
+        if not package_logger.handlers and not logging.getLogger().handlers:
+            self.handler = logging.StreamHandler()
+            self.handler.setFormatter(logging.Formatter("%(message)s"))
+            package_logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc_info):
+        if not self.verbose:
+            return False
+        package_logger = logging.getLogger("julei")
+        package_logger.setLevel(self.level)
+        if self.handler is not None:
+            package_logger.removeHandler(self.handler)
+        return False
