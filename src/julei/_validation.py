@@ -33,8 +33,8 @@ def check_X(estimator, X, *, reset, copy=False):
 def check_finite(X, name="X"):
     """Raise a ValueError naming the first NaN or infinite entry of X, if there is one."""
     values = X.data if sp.issparse(X) else X
-    # A sum is finite exactly when no entry is NaN or infinite, unless a finite sum
-    # overflows; that rare case falls through to the exact search below.
+    # One cheap sum settles the common case: it is finite only when every entry is. A
+    # non-finite sum can also come from overflow, so the exact search below confirms it.
     with np.errstate(over="ignore", invalid="ignore"):
         total = values.sum(dtype=np.float64)
     if np.isfinite(total):

@@ -22,10 +22,10 @@ def numba_threads(n_threads):
     """Run the enclosed kernels on ``n_threads`` threads, restoring the old count afterwards."""
     previous = numba.get_num_threads()
     limit = numba.config.NUMBA_NUM_THREADS
-    wanted = limit if n_threads is None else max(1, min(int(n_threads), limit))
-    numba.set_num_threads(wanted)
+    count = limit if n_threads is None else max(1, min(int(n_threads), limit))
+    numba.set_num_threads(count)
     try:
-        yield wanted
+        yield count
     finally:
         numba.set_num_threads(previous)
 
