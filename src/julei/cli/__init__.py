@@ -1,10 +1,10 @@
 """The ``julei`` command: one sub-command per job, each a thin shell over a workflow.
 
 Each job's command lives in its own module of this package (``cluster``, ``customers``,
-``image``, ``demo``) and registers itself on `app` when imported. This module holds what
-they share: the application object, error handling and exit codes, the language choice, the
-stderr console with its progress display, and the writing of a job's files into its output
-folder with nothing partial left behind on failure.
+``image``, ``demo``) and registers itself on `app` when imported. This module contains what
+they share: the application object, error handling and exit codes, the language choice, and
+the stderr console with its progress display. It also writes a job's files into the output
+folder, leaving nothing partial behind on failure.
 
 Contract for a job's command module ``julei/cli/NAME.py`` (the demo relies on it):
 
@@ -16,6 +16,7 @@ Contract for a job's command module ``julei/cli/NAME.py`` (the demo relies on it
 import dataclasses
 import importlib
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,11 @@ from pathlib import Path
 import typer
 
 from julei.exceptions import JuleiError, OutputError
+
+try:  # typer 0.22 and later bundle click as typer._click
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:
+    from click.exceptions import ClickException as _ClickException
 from julei.i18n import LANGUAGES, default_language, translator
 
 __all__ = [
@@ -43,7 +49,7 @@ EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="julei",
-    help="Fast, explainable K-means clustering: tables, customers and images.",
+    help=translator(default_language())("cli.help.app"),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -53,14 +59,36 @@ app = typer.Typer(
 _COMMAND_MODULES = ("cluster", "customers", "image", "demo")
 
 
+def _print_version(value):
+    if value:
+        from julei import __version__
+
+        print(f"julei {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help=translator(default_language())("cli.help.version"),
+        is_eager=True,
+        callback=_print_version,
+    ),
+):
+    """Fast, explainable K-means clustering."""
+
+
 @dataclasses.dataclass
 class JobOutput:
-    """What a job wrote: the output folder, the file names, and a one-line summary's fields."""
+    """Files a job wrote: the output folder, the file names, and the fields of a one-line summary."""
 
     folder: Path
     files: list
     summary_key: str
     summary_fields: dict
+    seconds: float = 0.0
 
 
 def _register_commands():
@@ -82,7 +110,7 @@ def main(argv=None):
     if debug:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        app(args=args, standalone_mode=False, prog_name="julei")
+        status = app(args=args, standalone_mode=False, prog_name="julei")
     except KeyboardInterrupt:
         _print_error(_message(lang, "error.interrupted", "interrupted; no partial output was kept."), debug, lang)
         return EXIT_INTERRUPTED
@@ -93,18 +121,21 @@ def main(argv=None):
     except typer.Exit as exc:
         return exc.exit_code
     except Exception as exc:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, _ClickException):
             exc.show()
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, typer.Abort):
             _print_error(_message(lang, "error.interrupted", "interrupted; no partial output was kept."), debug, lang)
             return EXIT_INTERRUPTED
         fallback = f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)"
         _print_error(_message(lang, "error.unexpected", fallback, kind=type(exc).__name__, message=str(exc)), debug, lang)
         return 2
-    return 0
+    # Outside standalone mode typer turns Ctrl-C into a return value of 130, and an explicit
+    # typer.Exit into its code; the commands themselves return None.
+    if status == EXIT_INTERRUPTED:
+        _print_error(_message(lang, "error.interrupted", "interrupted; no partial output was kept."), debug, lang)
+        return EXIT_INTERRUPTED
+    return status if isinstance(status, int) else 0
 
 
 def entry_point():
@@ -152,7 +183,7 @@ def _message(lang, key, fallback, **fields):
 
 
 def _print_error(message, debug, lang="en"):
-    if debug:
+    if debug and sys.exc_info()[0] is not None:
         logging.getLogger("julei").exception("error")
     prefix = _message(lang, "error.prefix", "error")
     print(f"{prefix}: {message}", file=sys.stderr)
@@ -202,33 +233,60 @@ def check_output_folder(out, *, force, inputs=()):
     """Fail early, before any computing, when ``out`` could not take the results.
 
     Nothing is created here; `write_job_files` creates the folder once the results exist.
+    Returns the folder as a resolved ``Path``.
     """
-    from julei.output import prepare_output_dir
-
-    out = Path(out).expanduser()
-    if out.exists():
-        return prepare_output_dir(out, force=force, inputs=inputs)
-    # Check the nearest existing parent: it must be a writable folder.
+    out = Path(out).expanduser().resolve()
     for source in inputs:
         source = Path(source).expanduser().resolve()
-        if out.resolve() in source.parents:
-            return prepare_output_dir(out, force=force, inputs=inputs)
-    parent = out.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    import os
+        if source == out or out in source.parents:
+            raise _output_error(
+                "error.out_contains_input",
+                f"output folder {str(out)!r} contains the input {source.name!r}; choose another folder with --out.",
+                out=str(out),
+                name=source.name,
+            )
+    if out.exists() and not out.is_dir():
+        raise _output_error(
+            "error.out_is_file",
+            f"output path {str(out)!r} is a file, not a folder; choose a folder with --out.",
+            out=str(out),
+        )
+    if out.is_dir():
+        if any(out.iterdir()) and not force:
+            raise _output_error(
+                "error.out_exists",
+                f"output folder {str(out)!r} already contains results; pass --force to overwrite them or choose another folder with --out.",
+                out=str(out),
+            )
+        target = out
+    else:
+        # The nearest existing parent must be a folder this process may create folders in.
+        target = out.parent
+        while not target.exists():
+            target = target.parent
+    if not target.is_dir() or not os.access(target, os.W_OK | os.X_OK):
+        raise _output_error(
+            "error.out_not_writable",
+            f"cannot write into output folder {str(out)!r}: {str(target)!r} is not a writable folder; choose another folder with --out.",
+            out=str(out),
+            parent=str(target),
+        )
+    return out
 
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot create output folder {str(out.resolve())!r} (permission denied); choose a writable folder with --out.")
-    return out.resolve()
+
+def _output_error(key, message, **fields):
+    error = OutputError(message)
+    error.key = key
+    error.fields = fields
+    return error
 
 
 def write_job_files(out, files, *, force, inputs=()):
     """Write ``files`` (name -> bytes) into the folder ``out``, all or nothing.
 
     Each file is written atomically. When anything fails, or the user presses Ctrl-C, the
-    files written so far are removed again, and so is the folder when this call created it;
-    with ``force`` an earlier result's files of the same names are removed too, so the folder
+    files written so far are removed again, and so is the folder when this call created it.
+    With ``force``, an earlier result's files of the same names are removed too, so the folder
     never mixes files of two runs. Returns the folder as a resolved ``Path``.
     """
     from julei.output import atomic_write_bytes, prepare_output_dir
