@@ -107,7 +107,7 @@ def test_default_out_and_force(table_csv, tmp_path):
     stamp = (out / "summary.json").stat().st_mtime_ns
 
     refused = julei("cluster", table_csv, "-k", "3", cwd=work)
-    assert_one_error_line(refused, "already contains results", "--force")
+    assert_one_error_line(refused, "is not empty", "--force")
     assert (out / "summary.json").stat().st_mtime_ns == stamp
 
     forced = julei("cluster", table_csv, "-k", "2", "--force", "-q", cwd=work)
@@ -272,4 +272,4 @@ def test_demo_runs_and_writes_reports(tmp_path):
     assert seconds < 60
 
     again = julei("demo", "--out", out)
-    assert_one_error_line(again, "already contains results", "--force")
+    assert_one_error_line(again, "is not empty", "--force")

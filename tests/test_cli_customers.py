@@ -202,7 +202,7 @@ def test_gbk_csv_with_chinese_dates(tmp_path):
 def test_existing_output_needs_force(orders_csv, tmp_path):
     run(orders_csv, out=tmp_path / "out", lang="en", quiet=True, k="3")
 
-    with pytest.raises(OutputError, match="already contains results; pass --force"):
+    with pytest.raises(OutputError, match="is not empty; pass --force"):
         run(orders_csv, out=tmp_path / "out", lang="en", quiet=True, k="3")
     output = run(orders_csv, out=tmp_path / "out", lang="en", quiet=True, k="3", force=True)
     assert {path.name for path in output.folder.iterdir()} == RESULT_FILES

@@ -54,11 +54,39 @@ def test_features_default_numeric_only(blobs):
     assert features.kept.all()
 
 
-def test_features_id_needs_distinct_values():
+def test_repeated_identifier_left_out():
+    # An order log repeats its customer ids; they are still no measurement to cluster on.
     frame = pd.DataFrame({"store_id": [1, 1, 2, 2], "sales": [1.0, 2.0, 3.0, 4.0]})
     features = prepare_features(frame, TabularSettings())
-    assert features.names == ["store_id", "sales"]
+    assert features.names == ["sales"]
+    assert features.id_excluded == ["store_id"]
+    # Only an identifier with one value per row names the rows.
     assert features.id_column is None
+
+
+def test_labels_csv_keeps_integer_clusters():
+    from julei.report.cluster import labels_frame
+
+    frame = pd.DataFrame({"a": [1.0, 1.1, np.nan, 9.0, 9.1, 9.2], "b": [0, 1, 0, 5, 5, 5]})
+    result = run_tabular(frame, TabularSettings(k_min=2, k_max=2, seed=0))
+    lines = labels_frame(result).to_csv(index=False).splitlines()
+    assert lines[0] == "a,b,cluster"
+    assert lines[3] == ",0,"
+    assert lines[1].split(",")[-1] in {"0", "1"}
+
+
+def test_values_beyond_float32_range():
+    values = [float(i) for i in range(30)] + [1e30]
+    frame = pd.DataFrame({"a": values, "b": [i % 5 for i in range(31)]})
+    result = run_tabular(frame, TabularSettings(k_min=2, k_max=2, seed=0))
+    assert result.k == 2
+    assert result.labels.notna().all()
+
+
+def test_value_too_large_named():
+    frame = pd.DataFrame({"a": [float(i) for i in range(30)] + [1e300], "b": [i % 5 for i in range(31)]})
+    with pytest.raises(InputError, match=r"column 'a' holds 1e\+300 on line 32, too large to cluster"):
+        run_tabular(frame, TabularSettings(k_min=2, k_max=2, seed=0))
 
 
 @pytest.mark.parametrize(

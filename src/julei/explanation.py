@@ -446,6 +446,10 @@ def _rules(values, labels, weights, names, n_clusters, max_depth, max_rules, ran
         sample = np.arange(n_samples)
     row_weights = np.ones(n_samples) if weights is None else weights
     sorted_columns = [np.sort(values[:, column]) for column in range(values.shape[1])]
+    # scikit-learn's trees work in float32: values beyond its range are clipped for the tree
+    # only, which keeps every split order, while rules are still scored on the real values.
+    float32_max = float(np.finfo(np.float32).max) / 2
+    tree_values = np.clip(values, -float32_max, float32_max)
 
     found = []
     for cluster in range(n_clusters):
@@ -458,7 +462,7 @@ def _rules(values, labels, weights, names, n_clusters, max_depth, max_rules, ran
             min_samples_leaf=max(1, int(0.005 * sample.size)),
             random_state=random_state,
         )
-        tree.fit(values[sample], target[sample], sample_weight=row_weights[sample])
+        tree.fit(tree_values[sample], target[sample], sample_weight=row_weights[sample])
 
         candidates = {}
         for path in _positive_paths(tree):

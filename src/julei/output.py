@@ -38,8 +38,8 @@ def prepare_output_dir(path, *, force=False, inputs=()):
         raise OutputError(f"output path {str(out)!r} is a file, not a folder; choose a folder with --out.")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputError(
-            f"output folder {str(out)!r} already contains results; pass --force to overwrite "
-            "them or choose another folder with --out."
+            f"output folder {str(out)!r} is not empty; pass --force to write the results into "
+            "it (files of the same names are replaced) or choose another folder with --out."
         )
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -255,7 +255,7 @@ def check_output_folder(out, *, force, inputs=()):
         if any(out.iterdir()) and not force:
             raise _output_error(
                 "error.out_exists",
-                f"output folder {str(out)!r} already contains results; pass --force to overwrite them or choose another folder with --out.",
+                f"output folder {str(out)!r} is not empty; pass --force to write the results into it (files of the same names are replaced) or choose another folder with --out.",
                 out=str(out),
             )
         target = out

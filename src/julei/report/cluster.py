@@ -67,7 +67,8 @@ def labels_frame(result):
     name = "cluster"
     while name in frame.columns:
         name = f"julei_{name}"
-    frame[name] = result.labels.to_numpy()
+    # A nullable integer column: dropped rows stay empty without turning 1 into 1.0.
+    frame[name] = pd.array(result.labels.to_numpy(), dtype="Int64")
     return frame
 
 

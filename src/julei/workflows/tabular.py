@@ -289,8 +289,10 @@ def prepare_features(frame, settings):
                 chosen.append(column)
             else:
                 text_excluded.append(column)
-        if id_column is None and id_excluded:
-            id_column = id_excluded[0]
+        if id_column is None:
+            # Only an identifier with one value per row can name the rows.
+            distinct = [column for column in id_excluded if frame[column].dropna().is_unique]
+            id_column = distinct[0] if distinct else None
 
     numeric_columns = [column for column in chosen if _is_numeric(frame[column])]
     text_columns = [column for column in chosen if column not in numeric_columns]
@@ -361,6 +363,7 @@ def prepare_features(frame, settings):
         transformed[column] = np.log1p(transformed[column])
     skewed = [] if settings.log_columns else _skewed_columns(original, list(encoded))
 
+    _check_magnitude(transformed)
     center, width = _scale_parameters(transformed.to_numpy(dtype=float), settings.scale)
     X = (transformed.to_numpy(dtype=float) - center) / width
     return Features(
@@ -540,11 +543,15 @@ def _is_numeric(series):
 
 
 def _looks_like_identifier(name, series):
-    """Return whether a numeric column is a row identifier: an id-like name and one distinct integer per row."""
+    """Return whether a numeric column is an identifier: an id-like name and whole numbers only.
+
+    Repeated values still count: a customer id in an order log repeats, and clustering on
+    it would only split the id range.
+    """
     if not _ID_NAME.search(name):
         return False
     values = series.dropna()
-    if values.empty or pd.api.types.is_bool_dtype(values) or values.nunique() != len(values):
+    if values.empty or pd.api.types.is_bool_dtype(values):
         return False
     return bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
 
@@ -600,6 +607,30 @@ def _skewed_columns(original, encoded_columns):
         if values.min() >= 0 and values.nunique() > 2 and values.skew() > SKEWNESS_LIMIT:
             skewed.append(column)
     return skewed
+
+
+# Squares of values beyond this overflow float64, so no variance or distance is defined.
+MAX_MAGNITUDE = 1e150
+
+
+def _check_magnitude(features):
+    """Raise an InputError naming the first feature value too large to compute with."""
+    values = features.to_numpy(dtype=float)
+    too_large = np.abs(values) > MAX_MAGNITUDE
+    if not too_large.any():
+        return
+    row, column = np.argwhere(too_large)[0]
+    name = features.columns[column]
+    value = f"{values[row, column]:.6g}"
+    line = int(features.index[row]) + 2
+    raise input_error(
+        "error.value_too_large",
+        f"column {name!r} holds {value} on line {line}, too large to cluster (magnitude above "
+        f"1e150); correct that value, or leave the column out with --columns.",
+        column=name,
+        value=value,
+        line=line,
+    )
 
 
 def _scale_parameters(values, scale):
