@@ -343,3 +343,23 @@ def test_real_retail_rfm_matches_pandas(tmp_path):
     assert segments["customers"].sum() == 4338
     per_segment = written.groupby("segment")["monetary"].sum()
     np.testing.assert_allclose(segments.set_index("segment")["revenue"], per_segment, rtol=1e-6)
+
+
+def test_no_returns_no_netting_note():
+    from julei.i18n import translator
+    from julei.report.customers import cleaning_notes
+
+    frame = pd.DataFrame(
+        {
+            "CustomerID": [1, 1, 2, 3, 3, 4],
+            "InvoiceNo": ["A1", "B2", "CN-3", "d4", "c", "f6"],
+            "InvoiceDate": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-01-05", "2024-03-01", "2024-03-02", "2024-01-20"]
+            ),
+            "Quantity": [1, 2, 1, 5, 1, 2],
+            "UnitPrice": [10.0, 5.0, 20.0, 3.0, 8.0, 4.0],
+        }
+    )
+    result = segment_customers(frame, n_clusters=2, random_state=0)
+    notes = cleaning_notes(result, translator("en"))
+    assert not any("netted" in note for note in notes)

@@ -231,3 +231,21 @@ def test_ragged_rows(tmp_path):
     path.write_text("a,b\n1,2\n3,4,5,6\n", encoding="utf-8")
     with pytest.raises(InputError, match="cannot parse 'ragged.csv'.*same number of fields"):
         read_table(path)
+
+
+def test_semicolon_file_with_decimal_commas(tmp_path):
+    path = tmp_path / "european.csv"
+    path.write_text("a;b;name\n0,125;1.234,5;x\n-3,5;2;y\n7;0,5;z\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.delimiter == ";"
+    assert table.frame["a"].tolist() == [0.125, -3.5, 7.0]
+    assert table.frame["b"].tolist() == [1234.5, 2.0, 0.5]
+    assert table.frame["name"].tolist() == ["x", "y", "z"]
+    assert set(table.converted_columns) == {"a", "b"}
+
+
+def test_comma_file_keeps_quoted_decimal_commas_as_text(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text('a,b\n"0,5",1\n"1,5",2\n', encoding="utf-8")
+    table = read_table(path)
+    assert table.frame["a"].tolist() == ["0,5", "1,5"]

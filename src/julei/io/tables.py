@@ -224,6 +224,9 @@ def read_table(path, *, encoding=None, sheet=None):
             name=name,
         )
     table.converted_columns = _convert_thousands(table.frame)
+    if table.delimiter is not None and table.delimiter != ",":
+        # Excel in most of Europe writes "0,125" with ";" between fields.
+        table.converted_columns += _convert_decimal_commas(table.frame)
     logger.info("read %s: %s, %d rows x %d columns", name, fmt, table.n_rows, table.n_columns)
     return table
 
@@ -459,6 +462,30 @@ def _convert_thousands(frame):
         grouped = text.str.match(_THOUSANDS)
         if bool((plain | grouped).all()) and bool(grouped.any()):
             frame[column] = pd.to_numeric(series.str.replace(",", "", regex=False).str.strip())
+            converted.append(column)
+    return converted
+
+
+# "0,125", "-3,5", "1.234,5": a decimal comma, with "." between thousands.
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+|\d{1,3}(\.\d{3})+),\d+\s*$")
+
+
+def _convert_decimal_commas(frame):
+    """Turn text columns whose every value is a number like ``0,125`` into numbers, in place."""
+    converted = []
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        values = series.dropna()
+        if values.empty or not all(isinstance(value, str) for value in values):
+            continue
+        text = values.str.strip()
+        whole = text.str.fullmatch(r"[+-]?\d+")
+        decimal = text.str.match(_DECIMAL_COMMA)
+        if bool((whole | decimal).all()) and bool(decimal.any()):
+            normalized = series.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            frame[column] = pd.to_numeric(normalized)
             converted.append(column)
     return converted
 

@@ -482,8 +482,9 @@ def clean_transactions(frame, columns, *, date_format=None, since=None, until=No
       Dropped.
     - ``zero_quantity``: quantity zero. Dropped.
     - ``outside_period``: dated before ``since`` or after ``until`` (both days included). Dropped.
-    - ``cancelled``: the order id starts with ``C`` (a cancelled invoice). Kept with negative
-      revenue when ``returns="net"``, dropped when ``returns="drop"``.
+    - ``cancelled``: the order id is ``C`` followed by a digit (a cancelled invoice, such as
+      ``C536379``). Kept with negative revenue when ``returns="net"``, dropped when
+      ``returns="drop"``.
     - ``returned``: negative quantity or amount in an order that is not cancelled. Handled
       like ``cancelled``.
 
@@ -571,7 +572,9 @@ def clean_transactions(frame, columns, *, date_format=None, since=None, until=No
 
     if columns.order is not None:
         order = _to_ids(frame[columns.order])
-        cancelled = order.str.upper().str.startswith("C").fillna(False).to_numpy(dtype=bool)
+        # "C536379": a C before the number of the invoice it cancels. Ids that merely start
+        # with the letter, such as "CN-2023-17", are ordinary orders.
+        cancelled = order.str.match(r"[Cc]\d").fillna(False).to_numpy(dtype=bool)
     else:
         order = None
         cancelled = np.zeros(n_rows, dtype=bool)

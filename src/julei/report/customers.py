@@ -321,9 +321,10 @@ def cleaning_notes(result, t):
     """Return the sentences about returns, excluded customers and unreadable dates, in ``t``'s language."""
     returns_rows = int(result.cleaning.loc[result.cleaning["reason"].isin(["cancelled", "returned"]), "rows"].sum())
     notes = []
-    if result.returns == "net":
+    # A log without cancellations or returns gets no sentence about them.
+    if returns_rows and result.returns == "net":
         notes.append(t("customers.cleaning.netted", rows=format_number(returns_rows), revenue=format_number(result.netted_revenue)))
-    else:
+    elif returns_rows:
         notes.append(t("customers.cleaning.dropped", rows=format_number(returns_rows)))
     if result.customers_without_purchase:
         notes.append(t("customers.cleaning.without_purchase", count=format_number(result.customers_without_purchase)))
