@@ -14,12 +14,14 @@ Contract for a job's command module ``julei/cli/NAME.py`` (the demo relies on it
 """
 
 import dataclasses
+import enum
 import importlib
 import logging
 import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -308,4 +310,29 @@ def write_job_files(out, files, *, force, inputs=()):
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder
+
+
+###############################################################################
+# Options every command shares
+
+
+class Language(str, enum.Enum):
+    en = "en"
+    zh = "zh"
+
+
+# Help text follows the locale's language, as the messages do.
+_help = translator(default_language())
+
+LangOption = Annotated[Language | None, typer.Option("--lang", help=_help("cli.help.lang"), show_default=False)]
+ForceOption = Annotated[bool, typer.Option("--force", help=_help("cli.help.force"))]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help=_help("cli.help.quiet"))]
+DebugOption = Annotated[bool, typer.Option("--debug", help=_help("cli.help.debug"))]
+
+
+def command_argv():
+    """Return the command line as typed, for summary.json, or None when julei runs embedded."""
+    if sys.argv and Path(sys.argv[0]).name in ("julei", "__main__.py"):
+        return sys.argv[1:]
+    return None
 

@@ -12,7 +12,20 @@ from typing import Annotated
 
 import typer
 
-from julei.cli import JobOutput, app, check_output_folder, pick_language, progress, say, write_job_files
+from julei.cli import (
+    DebugOption,
+    ForceOption,
+    JobOutput,
+    LangOption,
+    QuietOption,
+    app,
+    check_output_folder,
+    command_argv,
+    pick_language,
+    progress,
+    say,
+    write_job_files,
+)
 from julei.i18n import default_language, translator
 
 __all__ = ["run", "cluster_command", "DEFAULT_OUT"]
@@ -34,11 +47,6 @@ class Missing(str, enum.Enum):
     drop = "drop"
     mean = "mean"
     median = "median"
-
-
-class Language(str, enum.Enum):
-    en = "en"
-    zh = "zh"
 
 
 def run(
@@ -145,17 +153,16 @@ def cluster_command(
     seed: Annotated[int, typer.Option("--seed", help=_help("cluster.help.seed"))] = 0,
     log_columns: Annotated[str | None, typer.Option("--log-columns", metavar="A,B,...|auto", help=_help("cluster.help.log_columns"), show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help=_help("cluster.help.out"))] = DEFAULT_OUT,
-    lang: Annotated[Language | None, typer.Option("--lang", help=_help("cli.help.lang"), show_default=False)] = None,
+    lang: LangOption = None,
     encoding: Annotated[str | None, typer.Option("--encoding", metavar="NAME", help=_help("cluster.help.encoding"), show_default=False)] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", metavar="SHEET", help=_help("cluster.help.sheet"), show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help=_help("cli.help.force"))] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_help("cli.help.quiet"))] = False,
-    debug: Annotated[bool, typer.Option("--debug", help=_help("cli.help.debug"))] = False,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ):
-    import sys
 
     lang_code = pick_language(lang)
-    argv = sys.argv[1:] if sys.argv and Path(sys.argv[0]).name in ("julei", "__main__.py") else None
+    argv = command_argv()
     output = run(
         file,
         out=out,

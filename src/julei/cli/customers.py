@@ -7,14 +7,26 @@ once all of them exist in memory, so a failed or interrupted run leaves no parti
 
 import enum
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from julei.cli import JobOutput, app, check_output_folder, pick_language, progress, say, write_job_files
+from julei.cli import (
+    DebugOption,
+    ForceOption,
+    JobOutput,
+    LangOption,
+    QuietOption,
+    app,
+    check_output_folder,
+    command_argv,
+    pick_language,
+    progress,
+    say,
+    write_job_files,
+)
 from julei.i18n import default_language, translator
 
 __all__ = ["run", "customers_command", "parse_k", "DEFAULT_OUT", "DEFAULT_K_RANGE"]
@@ -29,11 +41,6 @@ _help = translator(default_language())
 class Returns(str, enum.Enum):
     net = "net"
     drop = "drop"
-
-
-class Language(str, enum.Enum):
-    en = "en"
-    zh = "zh"
 
 
 def parse_k(text):
@@ -219,15 +226,15 @@ def customers_command(
     features: Annotated[str | None, typer.Option("--features", metavar="A,B", help=_help("customers.help.features"), show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help=_help("customers.help.seed"))] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help=_help("customers.help.out"))] = DEFAULT_OUT,
-    lang: Annotated[Language | None, typer.Option("--lang", help=_help("cli.help.lang"), show_default=False)] = None,
+    lang: LangOption = None,
     encoding: Annotated[str | None, typer.Option("--encoding", metavar="NAME", help=_help("customers.help.encoding"), show_default=False)] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", metavar="SHEET", help=_help("customers.help.sheet"), show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help=_help("cli.help.force"))] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_help("cli.help.quiet"))] = False,
-    debug: Annotated[bool, typer.Option("--debug", help=_help("cli.help.debug"))] = False,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ):
     lang_code = pick_language(lang)
-    argv = sys.argv[1:] if sys.argv and Path(sys.argv[0]).name in ("julei", "__main__.py") else None
+    argv = command_argv()
     output = run(
         file,
         out=out,

@@ -19,8 +19,16 @@ from typing import Annotated
 
 import typer
 
-from julei.cli import app, check_output_folder, pick_language, say
-from julei.cli.cluster import Language
+from julei.cli import (
+    DebugOption,
+    ForceOption,
+    LangOption,
+    QuietOption,
+    app,
+    check_output_folder,
+    pick_language,
+    say,
+)
 from julei.i18n import default_language, translator
 
 __all__ = ["DemoJob", "DEMO_JOBS", "DEFAULT_OUT", "data_file", "run"]
@@ -89,10 +97,10 @@ def run(*, out=DEFAULT_OUT, lang=None, force=False, quiet=False, jobs=None):
 @app.command("demo", help=_help("demo.help.command"))
 def demo_command(
     out: Annotated[Path, typer.Option("--out", "-o", help=_help("demo.help.out"))] = DEFAULT_OUT,
-    lang: Annotated[Language | None, typer.Option("--lang", help=_help("cli.help.lang"), show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help=_help("cli.help.force"))] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_help("cli.help.quiet"))] = False,
-    debug: Annotated[bool, typer.Option("--debug", help=_help("cli.help.debug"))] = False,
+    lang: LangOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ):
     lang_code = pick_language(lang)
     t = translator(lang_code)

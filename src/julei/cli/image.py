@@ -9,16 +9,27 @@ is interrupted or fails as a whole, every file it wrote is removed again.
 
 import enum
 import re
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from julei.cli import JobOutput, app, check_output_folder, pick_language, progress, say
+from julei.cli import (
+    DebugOption,
+    ForceOption,
+    JobOutput,
+    LangOption,
+    QuietOption,
+    app,
+    check_output_folder,
+    command_argv,
+    pick_language,
+    progress,
+    say,
+)
 from julei.exceptions import InputError
-from julei.io.tables import input_error
 from julei.i18n import default_language, translator
+from julei.io.tables import input_error
 
 __all__ = ["run", "image_command", "parse_colors", "collect_images", "DEFAULT_OUT"]
 
@@ -33,11 +44,6 @@ _RANGE = re.compile(r"^\s*(\d+)\s*(?:\.\.|-|:)\s*(\d+)\s*$")
 class Space(str, enum.Enum):
     rgb = "rgb"
     lab = "lab"
-
-
-class Language(str, enum.Enum):
-    en = "en"
-    zh = "zh"
 
 
 def parse_colors(text):
@@ -170,8 +176,9 @@ def run(
                 )
 
             step(t("progress.rendering"))
-            from julei.report.image import report_html, summary_payload
             import json
+
+            from julei.report.image import report_html, summary_payload
 
             html = report_html(sections, failures, lang, settings=settings, command=command)
             summary = summary_payload(sections, failures, settings=settings, command=command)
@@ -292,13 +299,13 @@ def image_command(
     seed: Annotated[int, typer.Option("--seed", help=_help("image.help.seed"))] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help=_help("image.help.out"))] = DEFAULT_OUT,
     max_megapixels: Annotated[float, typer.Option("--max-megapixels", min=1.0, help=_help("image.help.max_megapixels"))] = 300.0,
-    lang: Annotated[Language | None, typer.Option("--lang", help=_help("cli.help.lang"), show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help=_help("cli.help.force"))] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_help("cli.help.quiet"))] = False,
-    debug: Annotated[bool, typer.Option("--debug", help=_help("cli.help.debug"))] = False,
+    lang: LangOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ):
     lang_code = pick_language(lang)
-    argv = sys.argv[1:] if sys.argv and Path(sys.argv[0]).name in ("julei", "__main__.py") else None
+    argv = command_argv()
     output = run(
         files,
         out=out,
