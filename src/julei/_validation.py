@@ -1,6 +1,7 @@
 """Input checks for the estimators, called only from public entry points."""
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -132,3 +133,37 @@ def check_centers(centers, X, n_clusters, name="init"):
         )
     check_finite(centers, name=name)
     return centers
+
+
+def check_init(init, n_init, X, n_clusters, default_n_init):
+    """Validate ``init`` and ``n_init``; return explicit centres checked and the number of runs.
+
+    ``n_init='auto'`` means one run for 'k-means++' or explicit centres and
+    ``default_n_init`` otherwise. Explicit centres always give one run, with a warning when
+    more were requested.
+    """
+    init_is_array = not isinstance(init, str) and not callable(init)
+    if isinstance(init, str) and init not in ("k-means++", "random"):
+        raise ValueError(
+            f"init={init!r} is not supported; use 'k-means++', 'random', a callable or an "
+            "array of initial centres."
+        )
+    if init_is_array:
+        init = check_centers(init, X, n_clusters)
+
+    if n_init == "auto":
+        runs = 1 if init_is_array or init == "k-means++" else default_n_init
+    elif isinstance(n_init, numbers.Integral) and not isinstance(n_init, bool) and n_init >= 1:
+        runs = int(n_init)
+    else:
+        raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}.")
+    if init_is_array and runs != 1:
+        # The caller's fit is three frames up: fit, then the estimator's parameter check.
+        warnings.warn(
+            f"Explicit initial centres passed: running one init instead of n_init={runs}.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        runs = 1
+    return init, runs
+

@@ -451,29 +451,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Validate the parameters against X; return (n_init, init, algorithm, tol)."""
         _validation.check_n_clusters(self.n_clusters, X.shape[0])
 
-        init = self.init
-        init_is_array = not isinstance(init, str) and not callable(init)
-        if isinstance(init, str) and init not in ("k-means++", "random"):
-            raise ValueError(
-                f"init={init!r} is not supported; use 'k-means++', 'random', a callable or an "
-                "array of initial centres."
-            )
-        if init_is_array:
-            init = _validation.check_centers(init, X, self.n_clusters)
-
-        if self.n_init == "auto":
-            n_init = 1 if init_is_array or init == "k-means++" else 10
-        elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) and self.n_init >= 1:
-            n_init = int(self.n_init)
-        else:
-            raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}.")
-        if init_is_array and n_init != 1:
-            warnings.warn(
-                f"Explicit initial centres passed: running one init instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+        init, n_init = _validation.check_init(self.init, self.n_init, X, self.n_clusters, default_n_init=10)
 
         if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
             raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}.")

@@ -157,29 +157,7 @@ class MiniBatchKMeans(KMeans):
         ):
             raise ValueError(f"n_threads must be None or an integer >= 1, got {self.n_threads!r}.")
 
-        init = self.init
-        init_is_array = not isinstance(init, str) and not callable(init)
-        if isinstance(init, str) and init not in ("k-means++", "random"):
-            raise ValueError(
-                f"init={init!r} is not supported; use 'k-means++', 'random', a callable or an "
-                "array of initial centres."
-            )
-        if init_is_array:
-            init = _validation.check_centers(init, X, self.n_clusters)
-
-        if self.n_init == "auto":
-            n_init = 1 if init_is_array or init == "k-means++" else 3
-        elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) and self.n_init >= 1:
-            n_init = int(self.n_init)
-        else:
-            raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}.")
-        if init_is_array and n_init != 1:
-            warnings.warn(
-                f"Explicit initial centres passed: running one init instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+        init, n_init = _validation.check_init(self.init, self.n_init, X, self.n_clusters, default_n_init=3)
 
         self._batch_size = min(self.batch_size, X.shape[0])
         init_size = self.init_size
