@@ -158,7 +158,7 @@ def check_init(init, n_init, X, n_clusters, default_n_init):
     else:
         raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}.")
     if init_is_array and runs != 1:
-        # The caller's fit is three frames up: fit, then the estimator's parameter check.
+        # Level 4 is the user's call to fit, above this function, the parameter check and fit.
         warnings.warn(
             f"Explicit initial centres passed: running one init instead of n_init={runs}.",
             RuntimeWarning,
