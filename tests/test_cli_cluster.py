@@ -15,7 +15,8 @@ import pytest
 # Plain English messages whatever the machine's locale; no colour codes.
 ENV = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"}
 ENV.pop("LC_MESSAGES", None)
-RESULT_FILES = {"report.html", "labels.csv", "clusters.csv", "summary.json"}
+# The hidden record lists the results, so a later run with --force can replace them.
+RESULT_FILES = {"report.html", "labels.csv", "clusters.csv", "summary.json", ".julei-results"}
 
 
 def julei(*args, cwd=None, timeout=120):

@@ -19,7 +19,7 @@ from julei.report.customers import SECTION_IDS
 # Plain English messages whatever the machine's locale; no colour codes.
 ENV = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"}
 ENV.pop("LC_MESSAGES", None)
-RESULT_FILES = {"report.html", "customers.csv", "segments.csv", "summary.json"}
+RESULT_FILES = {"report.html", "customers.csv", "segments.csv", "summary.json", ".julei-results"}
 
 
 def julei(*args, cwd=None, timeout=180):

@@ -77,7 +77,7 @@ def test_single_image_writes_every_file(tmp_path):
     out = tmp_path / "out"
     process = julei(photo, "-k", "3", "--out", out)
     assert process.returncode == 0, process.stderr
-    assert {path.name for path in out.iterdir()} == IMAGE_FILES | {"report.html", "summary.json"}
+    assert {path.name for path in out.iterdir()} == IMAGE_FILES | {"report.html", "summary.json", ".julei-results"}
 
     palette = json.loads((out / "palette.json").read_text(encoding="utf-8"))
     assert palette["n_colors"] == 3
@@ -113,7 +113,7 @@ def test_batch_folder_with_broken_file(tmp_path):
 
     process = julei(folder, "-k", "3", "--out", out)
     assert process.returncode == 1
-    assert {path.name for path in out.iterdir()} == {"one", "two", "report.html", "summary.json"}
+    assert {path.name for path in out.iterdir()} == {"one", "two", "report.html", "summary.json", ".julei-results"}
     assert {path.name for path in (out / "one").iterdir()} == IMAGE_FILES
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert [image["source"] for image in summary["images"]] == ["one.png", "two.png"]
@@ -130,7 +130,7 @@ def test_batch_of_files_with_same_stem(tmp_path, julei_here):
     process = julei_here(tmp_path / "shot.png", tmp_path / "shot.bmp", "-k", "2", "--out", out, "--quiet")
     assert process.returncode == 0, process.stderr
     assert process.stdout == ""
-    assert {path.name for path in out.iterdir()} == {"shot_png", "shot_bmp", "report.html", "summary.json"}
+    assert {path.name for path in out.iterdir()} == {"shot_png", "shot_bmp", "report.html", "summary.json", ".julei-results"}
 
 
 def test_non_image_file_error(tmp_path):

@@ -14,7 +14,13 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "atomic_write_csv",
+    "RESULTS_RECORD",
+    "replace_results_record",
 ]
+
+# Hidden file in an output folder that lists the files the last julei run wrote there, one
+# relative path a line, so a later run with --force can remove the ones it does not rewrite.
+RESULTS_RECORD = ".julei-results"
 
 
 def prepare_output_dir(path, *, force=False, inputs=()):
@@ -39,7 +45,8 @@ def prepare_output_dir(path, *, force=False, inputs=()):
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputError(
             f"output folder {str(out)!r} is not empty; pass --force to write the results into "
-            "it (files of the same names are replaced) or choose another folder with --out."
+            "it (earlier julei results there are replaced, other files stay) or choose another "
+            "folder with --out."
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -117,3 +124,34 @@ def _json_default(value):
 def remove_tree_quietly(path):
     """Remove a folder made by an interrupted run; errors are ignored."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+def replace_results_record(folder, names):
+    """Remove the files an earlier run recorded in ``folder`` that ``names`` does not rewrite.
+
+    Call this after every new file is written, so a failed run leaves the earlier results in
+    place. Only files named in the record are removed, never other files of the folder, and
+    never a path that leads outside it. Sub-folders emptied by the removal go too. Then the
+    record lists ``names``.
+    """
+    folder = Path(folder).resolve()
+    record = folder / RESULTS_RECORD
+    keep = {str(Path(name)) for name in names}
+    try:
+        previous = record.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        previous = []
+    for name in previous:
+        name = name.strip()
+        if not name or str(Path(name)) in keep:
+            continue
+        path = (folder / name).resolve()
+        if folder not in path.parents or not path.is_file():
+            continue
+        path.unlink()
+        parent = path.parent
+        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    atomic_write_text(record, "".join(f"{name}\n" for name in sorted(keep)))
+

@@ -257,7 +257,7 @@ def check_output_folder(out, *, force, inputs=()):
         if any(out.iterdir()) and not force:
             raise _output_error(
                 "error.out_exists",
-                f"output folder {str(out)!r} is not empty; pass --force to write the results into it (files of the same names are replaced) or choose another folder with --out.",
+                f"output folder {str(out)!r} is not empty; pass --force to write the results into it (earlier julei results there are replaced, other files stay) or choose another folder with --out.",
                 out=str(out),
             )
         target = out
@@ -288,10 +288,12 @@ def write_job_files(out, files, *, force, inputs=()):
 
     Each file is written atomically. When anything fails, or the user presses Ctrl-C, the
     files written so far are removed again, and so is the folder when this call created it.
-    With ``force``, an earlier result's files of the same names are removed too, so the folder
-    never mixes files of two runs. Returns the folder as a resolved ``Path``.
+    With ``force``, an earlier result's files of the same names are replaced, and once every
+    file is written the files of an earlier julei run that this one did not rewrite are removed
+    (see `julei.output.replace_results_record`), so the folder never mixes two runs' results.
+    Returns the folder as a resolved ``Path``.
     """
-    from julei.output import atomic_write_bytes, prepare_output_dir
+    from julei.output import atomic_write_bytes, prepare_output_dir, replace_results_record
 
     out = Path(out).expanduser()
     existed = out.exists()
@@ -301,6 +303,7 @@ def write_job_files(out, files, *, force, inputs=()):
         for name, data in files.items():
             atomic_write_bytes(folder / name, data)
             written.append(name)
+        replace_results_record(folder, list(files))
     except BaseException:
         for name in files:
             (folder / name).unlink(missing_ok=True)

@@ -185,6 +185,7 @@ def run(
             writer.write("report.html", html)
             writer.write("summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
             written.extend(["report.html", "summary.json"])
+            writer.finish()
     except BaseException:
         writer.undo()
         raise
@@ -244,6 +245,12 @@ class _Writer:
             self.made_folders.append(path.parent)
         atomic_write_bytes(path, payload)
         self.paths.append(path)
+
+    def finish(self):
+        """Record the files written, removing those of an earlier run that were not rewritten."""
+        from julei.output import replace_results_record
+
+        replace_results_record(self.folder, [path.relative_to(self.folder) for path in self.paths])
 
     def undo(self):
         import shutil
