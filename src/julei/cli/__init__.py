@@ -27,7 +27,7 @@ import typer
 
 from julei.exceptions import JuleiError, OutputError
 
-try:  # typer 0.22 and later bundle click as typer._click
+try:  # typer 0.29 bundles click as typer._click; older releases install click itself
     from typer._click.exceptions import ClickException as _ClickException
 except ImportError:
     from click.exceptions import ClickException as _ClickException
