@@ -449,21 +449,12 @@ def _clean_column_names(columns):
 
 def _convert_thousands(frame):
     """Turn text columns whose every value is a number like ``1,234.5`` into numbers, in place."""
-    converted = []
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            continue
-        values = series.dropna()
-        if values.empty or not all(isinstance(value, str) for value in values):
-            continue
-        text = values.str.strip()
-        plain = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-        grouped = text.str.match(_THOUSANDS)
-        if bool((plain | grouped).all()) and bool(grouped.any()):
-            frame[column] = pd.to_numeric(series.str.replace(",", "", regex=False).str.strip())
-            converted.append(column)
-    return converted
+    return _convert_formatted_numbers(
+        frame,
+        plain=r"[+-]?(\d+(\.\d*)?|\.\d+)",
+        formatted=_THOUSANDS,
+        normalize=lambda text: text.str.replace(",", "", regex=False),
+    )
 
 
 # "0,125", "-3,5", "1.234,5": a decimal comma, with "." between thousands.
@@ -472,6 +463,20 @@ _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+|\d{1,3}(\.\d{3})+),\d+\s*$")
 
 def _convert_decimal_commas(frame):
     """Turn text columns whose every value is a number like ``0,125`` into numbers, in place."""
+    return _convert_formatted_numbers(
+        frame,
+        plain=r"[+-]?\d+",
+        formatted=_DECIMAL_COMMA,
+        normalize=lambda text: text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False),
+    )
+
+
+def _convert_formatted_numbers(frame, *, plain, formatted, normalize):
+    """Convert, in place, text columns whose values all match ``plain`` or ``formatted``.
+
+    A column converts only when at least one value matches ``formatted``; ``normalize`` turns
+    the stripped text into what `pandas.to_numeric` reads. Returns the converted column names.
+    """
     converted = []
     for column in frame.columns:
         series = frame[column]
@@ -481,11 +486,10 @@ def _convert_decimal_commas(frame):
         if values.empty or not all(isinstance(value, str) for value in values):
             continue
         text = values.str.strip()
-        whole = text.str.fullmatch(r"[+-]?\d+")
-        decimal = text.str.match(_DECIMAL_COMMA)
-        if bool((whole | decimal).all()) and bool(decimal.any()):
-            normalized = series.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-            frame[column] = pd.to_numeric(normalized)
+        is_plain = text.str.fullmatch(plain)
+        is_formatted = text.str.match(formatted)
+        if bool((is_plain | is_formatted).all()) and bool(is_formatted.any()):
+            frame[column] = pd.to_numeric(normalize(series.str.strip()))
             converted.append(column)
     return converted
 
