@@ -11,7 +11,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture
 def rng():
-    """A seeded generator, so every test sees the same random data on every run."""
+    """A seeded generator, so every test gets the same random data on every run."""
     return np.random.default_rng(20261204)
 
 

@@ -34,8 +34,8 @@ def test_merge_gives_up_past_limit(rng):
 
 
 def test_hash_spreads_integer_valued_floats():
-    # Floats that hold small integers have long runs of zero bits; a weak hash put them
-    # into a handful of slots, which made the merge quadratic.
+    # Floats that hold small integers have long runs of zero bits. A weak hash put them into
+    # a handful of slots, which made the merge quadratic.
     values = np.arange(64, dtype=np.float64)
     X = np.stack(np.meshgrid(values, values, values[:16], indexing="ij"), axis=-1).reshape(-1, 3)
     bits = X.view(np.uint64)

@@ -45,10 +45,10 @@ def merge_duplicates(bits, X, sample_weight, max_unique, inverse):
 
     ``bits`` is X viewed as unsigned integers of the same width, so rows are compared and
     hashed bit for bit (a -0.0 and a 0.0 row stay apart, which is harmless). Writes each
-    sample's unique row into ``inverse`` and returns ``(n_unique, unique, weights)``, or
-    ``n_unique = -1`` as soon as more than ``max_unique`` distinct rows are found, so the
-    memory used stays bounded by ``max_unique``, or when more than 90 % of the first
-    ``EARLY_CHECK_ROWS`` rows are distinct.
+    sample's unique row into ``inverse`` and returns ``(n_unique, unique, weights)``. It gives
+    up with ``n_unique = -1`` as soon as more than ``max_unique`` distinct rows are found, which
+    bounds the memory used, or when more than 90 % of the first ``EARLY_CHECK_ROWS`` rows are
+    distinct.
     """
     # bits, X (n_samples, n_features) IN | sample_weight (n_samples,) IN
     # inverse (n_samples,) int32 OUT

@@ -288,9 +288,9 @@ def write_job_files(out, files, *, force, inputs=()):
 
     Each file is written atomically. When anything fails, or the user presses Ctrl-C, the
     files written so far are removed again, and so is the folder when this call created it.
-    With ``force``, an earlier result's files of the same names are replaced, and once every
-    file is written the files of an earlier julei run that this one did not rewrite are removed
-    (see `julei.output.replace_results_record`), so the folder never mixes two runs' results.
+    With ``force``, an earlier result's files of the same names are replaced. Once every file is
+    written, the files of an earlier julei run that this one did not rewrite are removed (see
+    `julei.output.replace_results_record`), so the folder never mixes two runs' results.
     Returns the folder as a resolved ``Path``.
     """
     from julei.output import atomic_write_bytes, prepare_output_dir, replace_results_record

@@ -62,10 +62,10 @@ _REFINE_GROUPS_ABOVE = 200_000
 # processes, seeding on 50,000 pixels took 3 s on one thread and 34 s on two.
 _ONE_THREAD_POINTS = 300_000
 
-# Lloyd's algorithm, not julei.KMeans's automatic choice: the colours are already distinct, so
-# the automatic choice would spend a pass looking for duplicates, and on colour data its
-# Hamerly bounds ran no faster than Lloyd (0.83 s against 0.79 s for 20 iterations on the
-# 720,806 colours of china.jpg at 2000 x 1500). Every choice gives the same result.
+# Lloyd's algorithm, not julei.KMeans's automatic choice. The colours are already distinct, so
+# the automatic choice would spend a pass looking for duplicates. Its Hamerly bounds also ran no
+# faster than Lloyd on colour data: 0.83 s against 0.79 s for 20 iterations on the 720,806
+# colours of china.jpg at 2000 x 1500. Every choice gives the same result.
 _ALGORITHM = "lloyd"
 
 # With spatial features, seeding runs on a random sample of this many pixels.
