@@ -15,9 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from julei import KMeans, kmeans_plusplus
+from julei import KMeans, _validation, kmeans_plusplus
 from julei._kernels import lloyd
-from julei._kernels._common import n_groups_for
+from julei._kernels._common import all_finite, n_groups_for
 from julei.exceptions import ConvergenceWarning
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-6}
@@ -297,6 +297,30 @@ def test_non_finite_input_names_row_and_column(value, kind):
     X[7, 2] = value
     with pytest.raises(ValueError, match=rf"contains {kind} at row 7, column 2"):
         KMeans(n_clusters=2).fit(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("value, kind", [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "inf")])
+def test_non_finite_large_input_names_row_and_column(value, kind, dtype):
+    # Large enough for the parallel check, with values near the dtype's limit that a
+    # plain sum would overflow.
+    n_rows = _validation.PARALLEL_CHECK_SIZE // 4 + 5
+    X = np.full((n_rows, 4), np.finfo(dtype).max / 2, dtype=dtype)
+    X[::2] *= -1
+    assert _validation.check_finite(X) is None
+    X[n_rows - 3, 1] = value
+    with pytest.raises(ValueError, match=rf"contains {kind} at row {n_rows - 3}, column 1"):
+        _validation.check_finite(X)
+
+
+def test_all_finite_kernel(rng):
+    X = rng.normal(size=(1000, 7)).astype(np.float32)
+    assert all_finite(X, 32)
+    for row, column, value in [(0, 0, np.nan), (999, 6, np.inf), (500, 3, -np.inf)]:
+        bad = X.copy()
+        bad[row, column] = value
+        assert not all_finite(bad, 32)
+        assert not all_finite(bad, 1)
 
 
 def test_non_finite_sparse_input_names_row_and_column():

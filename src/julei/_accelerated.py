@@ -75,6 +75,106 @@ def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
     return _kmeans._Run(centers, labels, inertia, iteration + 1, history)
 
 
+class _Totals:
+    """Per-cluster float64 totals kept across the steps of an incremental driver, with the
+    per-group buffers that each assignment step fills."""
+
+    def __init__(self, n_samples, n_clusters, n_features):
+        n_groups = n_groups_for(n_samples)
+        self.group_sums = np.zeros((n_groups, n_clusters, n_features))
+        self.group_weights = np.zeros((n_groups, n_clusters))
+        self.group_sq = np.zeros((n_groups, n_clusters))
+        self.group_counts = np.zeros((n_groups, n_clusters), dtype=np.int64)
+        self.sums = np.zeros((n_clusters, n_features))
+        self.weights = np.zeros(n_clusters)
+        self.sq = np.zeros(n_clusters)
+        self.counts = np.zeros(n_clusters, dtype=np.int64)
+
+    def collect(self, add):
+        """Fold the group buffers into the totals (``add``) or replace the totals by them."""
+        _hamerly.reduce_groups(
+            self.group_sums, self.group_weights, self.group_sq, self.group_counts,
+            self.sums, self.weights, self.sq, self.counts, add,
+        )
+        # A cluster with no member of positive weight has exactly zero weight and sums; the
+        # additions and removals may have left rounding residue there.
+        empty = self.counts == 0
+        self.sums[empty] = 0.0
+        self.weights[empty] = 0.0
+        self.sq[empty] = 0.0
+
+    def inertia(self, centers, mean):
+        """Return the inertia of the current labels around ``centers`` from the totals.
+
+        Uses ``sum w |x - c|^2 = sum w |x - m|^2 - 2 (c - m).(S - W m) + W |c - m|^2`` per
+        cluster, with ``m`` a point near the data that keeps the terms small. It is a
+        progress figure: the final inertia is computed from X.
+        """
+        centered = centers.astype(np.float64) - mean
+        member_offsets = self.sums - self.weights[:, None] * mean
+        per_cluster = (
+            self.sq
+            - 2.0 * np.einsum("jf,jf->j", centered, member_offsets)
+            + self.weights * np.einsum("jf,jf->j", centered, centered)
+        )
+        return float(max(per_cluster.sum(), 0.0))
+
+
+def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
+    """Run Lloyd iterations with an assignment step that updates the sums incrementally.
+
+    ``assign(centers, labels, totals, changed, mode, mean)`` runs one step in one of
+    `hamerly`'s modes (FIRST, FULL_SUMS or DELTAS) and fills ``totals``' group buffers and
+    the per-group counts of changed labels. The first step writes whole sums; later steps
+    only the changes, except the step after an empty cluster was relocated, because the
+    relocation takes a sample out of its cluster's sums while it keeps its label.
+    ``on_move(old_centers, new_centers)`` is called after each centre update.
+    """
+    from julei import kmeans as _kmeans
+
+    n_samples, n_features = X.shape
+    n_clusters = centers_init.shape[0]
+    centers = np.array(centers_init, dtype=X.dtype, order="C")
+    # The initial centres' mean stands in for the data's mean in the inertia estimate.
+    mean = np.asarray(centers_init, dtype=np.float64).mean(axis=0)
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    totals = _Totals(n_samples, n_clusters, n_features)
+    changed = np.zeros(n_groups_for(n_samples), dtype=np.int64)
+    inertia_history, shift_history = [], []
+    strict_convergence = False
+    mode = _hamerly.FIRST
+
+    for iteration in range(max_iter):
+        assign(centers, labels, totals, changed, mode, mean)
+        totals.collect(add=mode == _hamerly.DELTAS)
+        inertia = totals.inertia(centers, mean)
+        relocated = bool((totals.weights == 0).any())
+        centers_new, shift = _kmeans._centers_from_sums(
+            X, sample_weight, centers, labels, totals.sums.copy(), totals.weights.copy()
+        )
+        mode = _hamerly.FULL_SUMS if relocated else _hamerly.DELTAS
+        inertia_history.append(inertia)
+        shift_history.append(shift)
+        logger.info("Iteration %d: inertia %.6g, centre shift %.3g.", iteration, inertia, shift)
+        on_move(centers, centers_new)
+        centers = centers_new
+
+        if changed.sum() == 0:
+            strict_convergence = True
+            logger.info("Converged at iteration %d: labels unchanged.", iteration)
+            break
+        if shift <= tol:
+            logger.info("Converged at iteration %d: centre shift %.3g within tolerance %.3g.", iteration, shift, tol)
+            break
+
+    if not strict_convergence:
+        assign(centers, labels, totals, changed, mode, mean)
+
+    inertia = _kmeans._inertia(X, sample_weight, centers, labels)
+    history = {"inertia": np.array(inertia_history), "center_shift": np.array(shift_history)}
+    return _kmeans._Run(centers, labels, inertia, iteration + 1, history)
+
+
 def _lloyd_if_sparse(run):
     """Wrap a dense-only driver so that sparse input runs plain Lloyd instead."""
 
@@ -134,21 +234,21 @@ def _merge_duplicates_first(run):
 @_lloyd_if_sparse
 def run_hamerly(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
     """Run K-means with Hamerly's bounds from ``centers_init`` on validated dense input."""
+    upper = np.empty(X.shape[0], dtype=X.dtype)
     lower = np.empty(X.shape[0], dtype=X.dtype)
     margin = _hamerly.bound_margin(X.dtype)
-    moves = [0.0, 0.0, 0]
+    moves = [np.zeros(centers_init.shape[0]), 0.0, 0.0, 0]
 
-    def assign(centers, labels, buffers, changed, first):
+    def assign(centers, labels, totals, changed, mode, mean):
         _hamerly.assign_hamerly(
-            X, sample_weight, centers, labels, lower, moves[0], moves[1], moves[2], margin, first,
-            buffers.group_sums, buffers.group_weights, buffers.group_inertia, changed,
+            X, sample_weight, centers, mean, labels, upper, lower, *moves, margin, mode,
+            totals.group_sums, totals.group_weights, totals.group_sq, totals.group_counts, changed,
         )
 
     def on_move(old_centers, new_centers):
-        _, largest, second, largest_index = _hamerly.center_shifts(old_centers, new_centers)
-        moves[:] = [largest, second, largest_index]
+        moves[:] = _hamerly.center_shifts(old_centers, new_centers)
 
-    return _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move)
+    return _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, on_move)
 
 
 @_lloyd_if_sparse
@@ -178,12 +278,16 @@ def run_yinyang(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None
 def run_gemm(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
     """Run Lloyd's algorithm with chunked matrix products from ``centers_init`` on validated
     dense input."""
-    mean = column_mean_var(X, n_groups_for(X.shape[0]))[0]
+    n_groups = n_groups_for(X.shape[0])
+    mean, var = column_mean_var(X, n_groups)
+    centered_sq = np.empty(X.shape[0])
+    copy_chunks = _gemm.copies_chunks(mean, var)
+    chunk_rows = _gemm.chunk_rows_for(X.shape[1], X.itemsize)
     tolerance = _gemm.recheck_tolerance(X.dtype, X.shape[1])
 
     def assign(centers, labels, buffers, changed, first):
         _gemm.assign_gemm(
-            X, sample_weight, centers, mean, labels, tolerance,
+            X, sample_weight, centers, mean, centered_sq, first, copy_chunks, chunk_rows, labels, tolerance,
             buffers.group_sums, buffers.group_weights, buffers.group_inertia, changed,
         )
 
@@ -192,11 +296,11 @@ def run_gemm(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
         return _iterate(X, sample_weight, centers_init, max_iter, tol, assign, lambda old, new: None)
 
 
-# Threshold of `choose_algorithm`, from CPU times measured on 2 cores (AMD EPYC, AVX-512)
-# with benchmarks/compare.py's data: the matrix product wins once a scan of all centres
-# costs more than BLAS reading the same numbers (gemm 119 ms per iteration against Hamerly's
-# 151 ms at 70,000 x 784, k = 10). Below it Hamerly beat Yinyang's group bounds, even at
-# 200,000 x 32, k = 100 (36 against 47 ms per iteration), so 'auto' does not pick Yinyang.
+# Threshold of `choose_algorithm`, from times measured on 2 cores (AMD EPYC, AVX-512) with
+# benchmarks/compare.py's data. At 70,000 x 784, k = 10 the matrix product and Hamerly's
+# bounds take the same time (273 and 281 ms a fit), and the product's time does not depend
+# on how the clusters overlap. Below it Hamerly's bounds with incrementally kept sums win:
+# 7.4 ms per iteration at 200,000 x 32, k = 100, where a Lloyd pass takes 20 ms.
 GEMM_MIN_FEATURES = 128
 
 

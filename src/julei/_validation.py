@@ -7,7 +7,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from julei._kernels._common import first_non_finite, n_groups_for
+from julei._kernels._common import all_finite, first_non_finite, n_groups_for, numba_threads
+
+# Arrays of at least this many entries are checked by a parallel kernel; smaller ones by
+# numpy, which starts faster than a parallel region.
+PARALLEL_CHECK_SIZE = 1 << 20
 
 
 def check_X(estimator, X, *, reset, copy=False):
@@ -27,19 +31,24 @@ def check_X(estimator, X, *, reset, copy=False):
         ensure_all_finite=False,
         reset=reset,
     )
-    check_finite(X)
+    with numba_threads(getattr(estimator, "n_threads", None)):
+        check_finite(X)
     return X
 
 
 def check_finite(X, name="X"):
     """Raise a ValueError naming the first NaN or infinite entry of X, if there is one."""
     values = X.data if sp.issparse(X) else X
-    # One cheap sum settles the common case: it is finite only when every entry is. A
-    # non-finite sum can also come from overflow, so the exact search below confirms it.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = values.sum(dtype=np.float64)
-    if np.isfinite(total):
-        return
+    if values.ndim == 2 and values.size >= PARALLEL_CHECK_SIZE:
+        if all_finite(values, n_groups_for(values.shape[0])):
+            return
+    else:
+        # One cheap sum settles the common case: it is finite only when every entry is. A
+        # non-finite sum can also come from overflow, so the exact search below confirms it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = values.sum(dtype=np.float64)
+        if np.isfinite(total):
+            return
     if sp.issparse(X):
         bad = np.flatnonzero(~np.isfinite(X.data))
         if bad.size == 0:

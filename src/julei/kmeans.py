@@ -218,6 +218,12 @@ def _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weight
 def _update_centers(X, sample_weight, centers_old, labels, buffers):
     """Turn the partial sums of the last assignment into new centres; return them and the shift."""
     sums, weights = _lloyd.reduce_groups(buffers.group_sums, buffers.group_weights)
+    return _centers_from_sums(X, sample_weight, centers_old, labels, sums, weights)
+
+
+def _centers_from_sums(X, sample_weight, centers_old, labels, sums, weights):
+    """Return the means of the clusters' weighted sums, with empty clusters relocated, and
+    the squared centre shift. ``sums`` and ``weights`` are changed by a relocation."""
     if (weights == 0).any():
         _relocate_empty_clusters(X, sample_weight, centers_old, labels, sums, weights)
     centers_new = np.where(

@@ -70,6 +70,25 @@ def column_mean_var(X, n_groups):
     return mean, var
 
 
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
+def all_finite(X, n_groups):
+    """Return whether every entry of X is finite, reading X once on all threads."""
+    # x * 0 is 0 for every finite x and NaN for NaN and inf, so the sums are 0 exactly when
+    # X is finite, and they cannot overflow. Reassociation lets the sums use SIMD lanes;
+    # the flags that would assume finite values stay off.
+    n_samples, n_features = X.shape
+    finite = np.ones(n_groups, dtype=np.bool_)
+    for g in numba.prange(n_groups):
+        start = g * n_samples // n_groups
+        stop = (g + 1) * n_samples // n_groups
+        total = np.zeros(1, dtype=X.dtype)[0]
+        for i in range(start, stop):
+            for f in range(n_features):
+                total += X[i, f] * 0
+        finite[g] = total == 0
+    return finite.all()
+
+
 @numba.njit(parallel=True, cache=True)
 def first_non_finite(X, n_groups):
     """Return the (row, column) of the first NaN or infinite entry of X, or (-1, -1)."""

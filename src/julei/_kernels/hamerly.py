@@ -1,17 +1,18 @@
-"""Hamerly's exact K-means: one lower distance bound per sample.
+"""Hamerly's exact K-means: an upper and a lower distance bound per sample.
 
-Each sample keeps a lower bound on its distance to every centre other than its own. The
-distance to its own centre is computed exactly each iteration, because the inertia and the
-centre sums read the sample anyway. When that distance is below the larger of the lower bound
+Each sample keeps an upper bound on its distance to its own centre and a lower bound on its
+distance to every other centre. When the upper bound is below the larger of the lower bound
 and half the distance from its centre to the nearest other centre, no other centre can be
-nearer, and the sample keeps its label without scanning the centres. Otherwise the kernel
-scans every centre exactly as `lloyd.assign_dense` does (differences in float64, ties to the
-lowest index), so the labels equal Lloyd's from the same centres.
+nearer, and the sample keeps its label without X being read. Otherwise the kernel computes
+the own distance, and if that does not settle it, scans every centre exactly as
+`lloyd.assign_dense` does (differences in float64, ties to the lowest index), so the labels
+equal Lloyd's from the same centres.
 
-Centre sums are accumulated per sample group in the same order as `lloyd.assign_dense`, so
-given the same labels the new centres are bit-identical to Lloyd's. Bounds are stored in the
-dtype of X and shrunk by `bound_margin` on each store, so float32 rounding never makes a
-bound wrong.
+The centre sums are kept up to date by adding and removing only the samples that change
+cluster, so a step that moves few samples reads few rows of X. The centres then equal
+Lloyd's up to the rounding of those float64 additions, far below float32 precision. Bounds
+are stored in the dtype of X, upper bounds grown and lower bounds shrunk by `bound_margin`
+on each store, so rounding never makes a bound wrong.
 """
 
 import numba
@@ -97,72 +98,210 @@ def _scan_all(X, i, centers):
     return best, best_dist, second_dist
 
 
+# Modes of `assign_hamerly`.
+FIRST = 0  # scan every centre for every sample; write whole sums
+FULL_SUMS = 1  # use the bounds; write whole sums (after the sums stopped matching the labels)
+DELTAS = 2  # use the bounds; write only the changes that moved samples make to the sums
+
+
 @numba.njit(inline="always")
-def _update_sample(X, i, centers, label, lower_i, half_gap, largest_shift, second_shift,
-                   largest_index, first):
-    """Return the label of sample i, its squared distance and its new lower bound."""
-    if first:
-        best, best_dist, second_dist = _scan_all(X, i, centers)
-        return best, best_dist, np.sqrt(second_dist)
-    if label == largest_index:
-        bound = lower_i - second_shift
+def _add_sample(X, i, weight, centered_sq, cluster, sign, g, group_sums, group_weights, group_sq,
+                group_counts):
+    """Add (sign 1) or remove (sign -1) sample i's share of cluster's sums in group g.
+
+    The products are formed as `lloyd.assign_dense` forms them, so removing a sample takes
+    away exactly the amount that adding it put in.
+    """
+    if sign > 0:
+        for f in range(X.shape[1]):
+            group_sums[g, cluster, f] += weight * X[i, f]
+        group_weights[g, cluster] += weight
+        group_sq[g, cluster] += weight * centered_sq
     else:
-        bound = lower_i - largest_shift
-    threshold = max(bound, half_gap[label])
-    own = 0.0
+        for f in range(X.shape[1]):
+            group_sums[g, cluster, f] -= weight * X[i, f]
+        group_weights[g, cluster] -= weight
+        group_sq[g, cluster] -= weight * centered_sq
+    if weight > 0:
+        group_counts[g, cluster] += sign
+
+
+@numba.njit(inline="always")
+def _centered_sq(X, i, mean):
+    total = 0.0
     for f in range(X.shape[1]):
-        diff = np.float64(X[i, f]) - centers[label, f]
-        own += diff * diff
-    # Squared distances are compared: no square root for the samples that stay.
-    if threshold > 0.0 and own < threshold * threshold:
-        return label, own, bound
-    best, best_dist, second_dist = _scan_all(X, i, centers)
-    return best, best_dist, np.sqrt(second_dist)
+        deviation = np.float64(X[i, f]) - mean[f]
+        total += deviation * deviation
+    return total
+
+
+# Samples whose bounds are moved and checked together before the few that fail are settled.
+BLOCK = 256
+
+
+@numba.njit(inline="always")
+def _gather_rows(X, index, n, rows):
+    """Copy the rows ``index[:n]`` of X into ``rows[:, :n]`` as float64, one feature per row,
+    so that the distance loops below run over samples in SIMD lanes."""
+    for f in range(X.shape[1]):
+        for p in range(n):
+            rows[f, p] = X[index[p], f]
+
+
+@numba.njit(inline="always")
+def _own_distances(rows, n, centers, labels, index, out):
+    """Squared distance of each gathered sample to its labelled centre, summed in feature
+    order in float64 as `lloyd.assign_dense` sums it."""
+    for p in range(n):
+        out[p] = 0.0
+    for f in range(rows.shape[0]):
+        for p in range(n):
+            diff = rows[f, p] - centers[labels[index[p]], f]
+            out[p] += diff * diff
+
+
+@numba.njit(inline="always")
+def _scan_rows(rows, n, centers, dist, best, best_dist, second_dist):
+    """Nearest and second-nearest squared distances of each gathered sample over every
+    centre, with the same numbers and tie rule (lowest index) as `lloyd.assign_dense`."""
+    for p in range(n):
+        best[p] = 0
+        best_dist[p] = np.inf
+        second_dist[p] = np.inf
+    for j in range(centers.shape[0]):
+        for p in range(n):
+            dist[p] = 0.0
+        for f in range(rows.shape[0]):
+            value = np.float64(centers[j, f])
+            for p in range(n):
+                diff = rows[f, p] - value
+                dist[p] += diff * diff
+        for p in range(n):
+            d = dist[p]
+            second_dist[p] = min(second_dist[p], max(best_dist[p], d))
+            best[p] = j if d < best_dist[p] else best[p]
+            best_dist[p] = min(best_dist[p], d)
 
 
 @numba.njit(parallel=True, cache=True)
-def assign_hamerly(X, sample_weight, centers, labels, lower, largest_shift, second_shift,
-                   largest_index, margin, first, group_sums, group_weights, group_inertia,
-                   group_changed):
-    """Label every sample, skipping the full scan where the bounds prove the label unchanged.
+def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts, largest_shift,
+                   second_shift, largest_index, margin, mode, group_sums, group_weights, group_sq,
+                   group_counts, group_changed):
+    """Label every sample, skipping every distance that the bounds prove cannot change it.
 
-    The distance to the sample's own centre is computed exactly every time: it is needed
-    for the inertia and costs one centre's worth of work, so only the lower bound is
-    stored. On the first call (``first`` True) every sample is scanned and ``lower`` is
-    set. Later calls first lower the bounds by the largest centre shift since the previous
-    call (``largest_shift``, or ``second_shift`` for samples of centre ``largest_index``).
-    Writes per-group float64 sums, weights and inertia as `lloyd.assign_dense` does, and
-    per-group counts of changed labels.
+    ``upper`` bounds each sample's distance to its own centre and ``lower`` its distance to
+    every other centre. Before the step they are moved by the centres' shifts since the
+    previous step: ``upper`` grows by the own centre's shift, ``lower`` drops by the largest
+    shift of another centre. A sample whose upper bound is below the larger of its lower
+    bound and half the gap from its centre to the nearest other centre keeps its label
+    without reading X. Otherwise its own distance is computed, and if that does not settle
+    it, every centre is scanned exactly as `lloyd.assign_dense` does. Samples are handled
+    in blocks: the bounds of a whole block are checked first, then the unsettled samples'
+    rows are gathered and their distances computed together.
+
+    In mode `DELTAS` the group buffers receive only what moved samples add to and take
+    from the clusters' weighted sums, weights, sums of ``w |x - mean|^2`` and counts of
+    samples of positive weight; in the other modes they receive the whole amounts.
     """
-    # X (n_samples, n_features) IN | sample_weight (n_samples,) IN | centers (n_clusters, n_features) IN
-    # labels (n_samples,) int32 INOUT | lower (n_samples,) dtype of X INOUT
-    # group_sums (n_groups, n_clusters, n_features), group_weights (n_groups, n_clusters) OUT
-    # group_inertia (n_groups,) float64 OUT | group_changed (n_groups,) int64 OUT
+    # X (n_samples, n_features) IN | sample_weight (n_samples,) IN
+    # centers (n_clusters, n_features) IN | mean (n_features,) float64 IN
+    # labels (n_samples,) int32 INOUT | upper, lower (n_samples,) dtype of X INOUT
+    # shifts (n_clusters,) float64 IN: each centre's move since the previous step
+    # group_sums (n_groups, n_clusters, n_features), group_weights, group_sq (n_groups, n_clusters)
+    # float64 OUT | group_counts (n_groups, n_clusters) int64 OUT | group_changed (n_groups,) int64 OUT
     n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
     n_groups = group_changed.shape[0]
     shrink = 1.0 - margin
+    grow = 1.0 + margin
     half_gap = center_gaps(centers) * shrink
+    # What each sample's lower bound drops by: the largest shift among the other centres.
+    drop = np.full(n_clusters, largest_shift)
+    drop[largest_index] = second_shift
     for g in numba.prange(n_groups):
         start = g * n_samples // n_groups
         stop = (g + 1) * n_samples // n_groups
         group_sums[g, :, :] = 0.0
         group_weights[g, :] = 0.0
+        group_sq[g, :] = 0.0
+        group_counts[g, :] = 0
         changed = 0
-        total = 0.0
-        for i in range(start, stop):
-            old = labels[i]
-            label, own, bound = _update_sample(
-                X, i, centers, old, np.float64(lower[i]), half_gap, largest_shift, second_shift,
-                largest_index, first,
-            )
-            if label != old:
-                changed += 1
-                labels[i] = label
-            lower[i] = bound * shrink
-            weight = sample_weight[i]
-            total += weight * own
-            group_weights[g, label] += weight
-            for f in range(n_features):
-                group_sums[g, label, f] += weight * X[i, f]
+        unsettled = np.empty(BLOCK, dtype=np.int64)
+        rows = np.empty((n_features, BLOCK))
+        dist = np.empty(BLOCK)
+        best = np.empty(BLOCK, dtype=np.int64)
+        best_dist = np.empty(BLOCK)
+        second_dist = np.empty(BLOCK)
+        for block_start in range(start, stop, BLOCK):
+            block_stop = min(block_start + BLOCK, stop)
+            n_unsettled = 0
+            if mode == FIRST:
+                for i in range(block_start, block_stop):
+                    unsettled[n_unsettled] = i
+                    n_unsettled += 1
+            else:
+                # Branch-free over the block, so that it runs in SIMD lanes.
+                for i in range(block_start, block_stop):
+                    label = labels[i]
+                    bound_up = (np.float64(upper[i]) + shifts[label]) * grow
+                    bound_low = (np.float64(lower[i]) - drop[label]) * shrink
+                    upper[i] = bound_up
+                    lower[i] = bound_low
+                    unsettled[n_unsettled] = i
+                    n_unsettled += bound_up >= max(bound_low, half_gap[label])
+                if n_unsettled > 0:
+                    # Tighten the upper bounds to the own distances; keep the samples that
+                    # are still unsettled.
+                    _gather_rows(X, unsettled, n_unsettled, rows)
+                    _own_distances(rows, n_unsettled, centers, labels, unsettled, dist)
+                    kept = 0
+                    for p in range(n_unsettled):
+                        i = unsettled[p]
+                        own = np.sqrt(dist[p]) * grow
+                        upper[i] = own
+                        unsettled[kept] = i
+                        kept += own >= max(np.float64(lower[i]), half_gap[labels[i]])
+                    n_unsettled = kept
+            if n_unsettled > 0:
+                _gather_rows(X, unsettled, n_unsettled, rows)
+                _scan_rows(rows, n_unsettled, centers, dist, best, best_dist, second_dist)
+                for p in range(n_unsettled):
+                    i = unsettled[p]
+                    upper[i] = np.sqrt(best_dist[p]) * grow
+                    lower[i] = np.sqrt(second_dist[p]) * shrink
+                    old = labels[i]
+                    label = best[p]
+                    if label != old:
+                        changed += 1
+                        labels[i] = label
+                        if mode == DELTAS:
+                            weight = sample_weight[i]
+                            norm = _centered_sq(X, i, mean)
+                            _add_sample(X, i, weight, norm, label, 1, g, group_sums, group_weights,
+                                        group_sq, group_counts)
+                            _add_sample(X, i, weight, norm, old, -1, g, group_sums, group_weights,
+                                        group_sq, group_counts)
+            if mode != DELTAS:
+                for i in range(block_start, block_stop):
+                    _add_sample(X, i, sample_weight[i], _centered_sq(X, i, mean), labels[i], 1, g,
+                                group_sums, group_weights, group_sq, group_counts)
         group_changed[g] = changed
-        group_inertia[g] = total
+
+
+@numba.njit(cache=True)
+def reduce_groups(group_sums, group_weights, group_sq, group_counts, sums, weights, sq, counts, add):
+    """Add the groups' buffers in group order into the running totals, or replace them by
+    the groups' sum when ``add`` is False."""
+    n_groups, n_clusters, n_features = group_sums.shape
+    if not add:
+        sums[:, :] = 0.0
+        weights[:] = 0.0
+        sq[:] = 0.0
+        counts[:] = 0
+    for g in range(n_groups):
+        for j in range(n_clusters):
+            weights[j] += group_weights[g, j]
+            sq[j] += group_sq[g, j]
+            counts[j] += group_counts[g, j]
+            for f in range(n_features):
+                sums[j, f] += group_sums[g, j, f]
