@@ -1,7 +1,7 @@
-"""Tests of the pruned k-means++ kernels: the same numbers, so the same draws, as the plain ones."""
+"""Tests of the pruned k-means++ kernels: the same numbers as the plain ones, up to rounding."""
 
 import numpy as np
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
 from julei import kmeans_plusplus
@@ -18,15 +18,29 @@ def chosen_state(rng, n_samples=3000, n_features=6, n_chosen=40):
     return X, centers, closest, nearest
 
 
-def test_pruned_potentials_bit_identical(rng):
+def test_pruned_gains_match_plain_potentials(rng):
     X, centers, closest, nearest = chosen_state(rng)
     weights = rng.uniform(0.5, 2.0, X.shape[0]).astype(np.float32)
     candidates = X[rng.choice(X.shape[0], 7, replace=False)].astype(np.float64)
     center_dist = seeding.candidate_center_distances(centers, centers.shape[0], candidates)
 
     expected = seeding.candidate_potentials(X, weights, candidates, closest, 8)
-    result = seeding.candidate_potentials_pruned(X, weights, candidates, closest, nearest, center_dist, 8)
-    assert_array_equal(result, expected)
+    current = float(closest @ weights.astype(np.float64))
+    gains = seeding.candidate_gains(X, weights, candidates, closest, nearest, center_dist, 8)
+    assert (gains > 0).all()
+    assert_allclose(current - gains, expected, rtol=1e-12)
+    # One group or 32: the same sums in the same order within each group.
+    assert_allclose(seeding.candidate_gains(X, weights, candidates, closest, nearest, center_dist, 1), gains, rtol=1e-12)
+
+
+def test_draw_samples_equals_searchsorted(rng):
+    weights = rng.uniform(0.0, 2.0, 5000).astype(np.float32)
+    weights[::7] = 0.0
+    closest = rng.exponential(size=5000)
+    total = float(np.cumsum(weights.astype(np.float64) * closest)[-1])
+    targets = np.concatenate([rng.uniform(size=9) * total, [0.0, total, total * 1.5]])
+    expected = np.searchsorted(np.cumsum(weights.astype(np.float64) * closest), targets)
+    assert_array_equal(seeding.draw_samples(weights, closest, targets), expected)
 
 
 def test_pruned_update_matches_plain(rng):

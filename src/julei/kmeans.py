@@ -123,7 +123,10 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=
     n_groups = n_groups_for(n_samples)
     for c in range(1, n_clusters):
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
-        candidate_ids = np.searchsorted(np.cumsum(weights64 * closest_dist_sq), rand_vals)
+        if is_sparse:
+            candidate_ids = np.searchsorted(np.cumsum(weights64 * closest_dist_sq), rand_vals)
+        else:
+            candidate_ids = _seeding.draw_samples(sample_weight, closest_dist_sq, rand_vals)
         # Rounding in the cumulative sum can put a draw past the last sample.
         np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
         candidates = rows(candidate_ids)
@@ -134,7 +137,7 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=
         else:
             candidates64 = candidates.astype(np.float64)
             center_dist = _seeding.candidate_center_distances(centers, c, candidates64)
-            potentials = _seeding.candidate_potentials_pruned(
+            potentials = current_pot - _seeding.candidate_gains(
                 X, sample_weight, candidates64, closest_dist_sq, nearest, center_dist, n_groups
             )
         best = int(np.argmin(potentials))

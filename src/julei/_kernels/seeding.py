@@ -62,9 +62,9 @@ def update_closest(X, center, closest_dist_sq):
 
 # Pruning by the triangle inequality. When the chosen centre nearest to x is at distance
 # D from a candidate and D >= 2 |x - nearest|, then |x - candidate| >= D - |x - nearest| >=
-# |x - nearest|, so the candidate cannot lower x's closest distance and x's term of the
-# potential is its current closest distance, bit for bit. The margin keeps the skipped
-# distances strictly larger than the closest one despite rounding.
+# |x - nearest|, so the candidate cannot lower x's closest distance and x's gain is exactly
+# zero. The margin keeps the skipped distances strictly larger than the closest one despite
+# rounding.
 _PRUNE_MARGIN = 1.0 + 1e-9
 
 
@@ -85,21 +85,21 @@ def candidate_center_distances(centers, n_centers, candidates):
     return out
 
 
-# Samples per block of `candidate_potentials_pruned`: their distances are computed together,
-# with the samples in the innermost loop so that it vectorizes without reordering any sum.
+# Samples per block of `candidate_gains`: their distances are computed together, with the
+# samples in the innermost loop so that it vectorizes without reordering any sum.
 _BLOCK = 64
 
 
 @numba.njit(parallel=True, cache=True)
-def candidate_potentials_pruned(X, sample_weight, candidates, closest_dist_sq, nearest,
-                                center_dist, n_groups):
-    """Return the same potentials as `candidate_potentials`, skipping distances that the
-    triangle inequality proves cannot lower a sample's closest distance.
+def candidate_gains(X, sample_weight, candidates, closest_dist_sq, nearest, center_dist, n_groups):
+    """Return, per candidate, how much it would lower the potential if it joined the chosen
+    centres: ``sum_i w_i * max(0, closest_dist_sq[i] - |x_i - c_t|^2)``.
 
+    The candidate's potential is the current one minus its gain. Only the samples that the
+    candidate can move contribute, so the kernel skips every sample that the triangle
+    inequality rules out for all candidates, and never adds up the terms of the others.
     ``nearest[i]`` is the chosen centre nearest to sample i and ``center_dist`` comes from
-    `candidate_center_distances`. Each sample's term, each distance's sum over features and
-    the order of the sums over samples are those of `candidate_potentials`, so the
-    potentials are bit-identical.
+    `candidate_center_distances`. Partial sums per sample group are added in group order.
     """
     # nearest (n_samples,) int32 IN | center_dist (n_centers, n_trials) float64 IN
     n_samples, n_features = X.shape
@@ -114,45 +114,60 @@ def candidate_potentials_pruned(X, sample_weight, candidates, closest_dist_sq, n
         start = g * n_samples // n_groups
         stop = (g + 1) * n_samples // n_groups
         rows_t = np.empty((n_features, _BLOCK))
-        dist = np.empty((n_trials, _BLOCK))
-        slot = np.empty(_BLOCK, dtype=np.int64)
+        closest = np.empty(_BLOCK)
+        weight = np.empty(_BLOCK)
+        dist = np.empty(_BLOCK)
+        gains = np.zeros(n_trials)
         for block_start in range(start, stop, _BLOCK):
             block_stop = min(block_start + _BLOCK, stop)
-            # Gather the samples that need their distances, transposed.
             n_needed = 0
             for i in range(block_start, block_stop):
-                limit = 4.0 * closest_dist_sq[i] * _PRUNE_MARGIN
-                if nearest_candidate[nearest[i]] > limit:
-                    slot[i - block_start] = -1
+                if nearest_candidate[nearest[i]] > 4.0 * closest_dist_sq[i] * _PRUNE_MARGIN:
                     continue
-                slot[i - block_start] = n_needed
                 for f in range(n_features):
                     rows_t[f, n_needed] = X[i, f]
+                closest[n_needed] = closest_dist_sq[i]
+                weight[n_needed] = sample_weight[i]
                 n_needed += 1
-            if n_needed:
-                for t in range(n_trials):
+            for t in range(n_trials):
+                for p in range(n_needed):
+                    dist[p] = 0.0
+                for f in range(n_features):
+                    value = candidates[t, f]
                     for p in range(n_needed):
-                        dist[t, p] = 0.0
-                    for f in range(n_features):
-                        value = candidates[t, f]
-                        for p in range(n_needed):
-                            diff = rows_t[f, p] - value
-                            dist[t, p] += diff * diff
-            # Add the terms in sample order, as `candidate_potentials` does.
-            for i in range(block_start, block_stop):
-                closest = closest_dist_sq[i]
-                weight = sample_weight[i]
-                p = slot[i - block_start]
-                for t in range(n_trials):
-                    if p < 0:
-                        partial[g, t] += weight * closest
-                    else:
-                        partial[g, t] += weight * min(closest, dist[t, p])
-    potentials = np.zeros(n_trials)
+                        diff = rows_t[f, p] - value
+                        dist[p] += diff * diff
+                for p in range(n_needed):
+                    gains[t] += weight[p] * max(closest[p] - dist[p], 0.0)
+        partial[g, :] = gains
+    total = np.zeros(n_trials)
     for g in range(n_groups):
         for t in range(n_trials):
-            potentials[t] += partial[g, t]
-    return potentials
+            total[t] += partial[g, t]
+    return total
+
+
+@numba.njit(cache=True)
+def draw_samples(sample_weight, closest_dist_sq, targets):
+    """Return, per target, the first sample at which the running sum of
+    ``sample_weight * closest_dist_sq`` reaches it (n_samples if none does).
+
+    Equals ``np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), targets)``, the
+    running sum added in the same order, without the two temporary arrays.
+    """
+    n_samples = closest_dist_sq.shape[0]
+    order = np.argsort(targets)
+    out = np.full(targets.shape[0], n_samples, dtype=np.int64)
+    running = 0.0
+    next_target = 0
+    for i in range(n_samples):
+        running += np.float64(sample_weight[i]) * closest_dist_sq[i]
+        while next_target < order.shape[0] and running >= targets[order[next_target]]:
+            out[order[next_target]] = i
+            next_target += 1
+        if next_target == order.shape[0]:
+            break
+    return out
 
 
 @numba.njit(parallel=True, cache=True)
