@@ -12,6 +12,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m julei.warmup
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -156,7 +156,13 @@ def draw_samples(sample_weight, closest_dist_sq, targets):
     running sum added in the same order, without the two temporary arrays.
     """
     n_samples = closest_dist_sq.shape[0]
-    order = np.argsort(targets)
+    # Insertion sort of the few targets: numba's argsort would add seconds of compilation.
+    order = np.arange(targets.shape[0])
+    for a in range(1, order.shape[0]):
+        b = a
+        while b > 0 and targets[order[b - 1]] > targets[order[b]]:
+            order[b - 1], order[b] = order[b], order[b - 1]
+            b -= 1
     out = np.full(targets.shape[0], n_samples, dtype=np.int64)
     running = 0.0
     next_target = 0
