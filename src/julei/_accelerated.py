@@ -219,7 +219,7 @@ def _merge_duplicates_first(run):
         logger.info("Merged %d samples into %d weighted unique rows.", n_samples, n_unique)
         merged = run(unique[:n_unique], weights[:n_unique], centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
         # The labels of all samples overwrite the inverse index: no second (n_samples,) array.
-        labels = np.take(merged.labels, inverse, out=inverse)
+        labels = _dedup.expand_labels(merged.labels, inverse)
         from julei import kmeans as _kmeans
 
         inertia = _kmeans._inertia(X, sample_weight, merged.centers, labels)

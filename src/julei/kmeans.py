@@ -591,7 +591,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                     )
                     best, n_swaps = refined.run, refined.n_swaps
 
-        distinct = np.unique(best.labels).size
+        distinct = int(np.count_nonzero(np.bincount(best.labels, minlength=self.n_clusters)))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
