@@ -237,11 +237,12 @@ def run_hamerly(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None
     upper = np.empty(X.shape[0], dtype=X.dtype)
     lower = np.empty(X.shape[0], dtype=X.dtype)
     margin = _hamerly.bound_margin(X.dtype)
+    tighten = _hamerly.tightens(centers_init.shape[0])
     moves = [np.zeros(centers_init.shape[0]), 0.0, 0.0, 0]
 
     def assign(centers, labels, totals, changed, mode, mean):
         _hamerly.assign_hamerly(
-            X, sample_weight, centers, mean, labels, upper, lower, *moves, margin, mode,
+            X, sample_weight, centers, mean, labels, upper, lower, *moves, margin, mode, tighten,
             totals.group_sums, totals.group_weights, totals.group_sq, totals.group_counts, changed,
         )
 

@@ -19,6 +19,14 @@ import numba
 import numpy as np
 
 
+def tightens(n_clusters):
+    """Return whether to compute an unsettled sample's own distance before scanning every
+    centre: worth it when a scan costs many own distances."""
+    # At 1,000,000 x 4, k = 6 the fit took 244 ms without this step and 299 ms with it; at
+    # 200,000 x 32, k = 100 it took 142 ms without and 110 ms with it (2 cores).
+    return n_clusters > 8
+
+
 def bound_margin(dtype):
     """Return the relative amount by which stored bounds are shrunk for ``dtype``."""
     # A float32 store rounds by at most 6e-8 relative; float64 arithmetic on the bounds
@@ -185,8 +193,8 @@ def _scan_rows(rows, n, centers, dist, best, best_dist, second_dist):
 
 @numba.njit(parallel=True, cache=True)
 def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts, largest_shift,
-                   second_shift, largest_index, margin, mode, group_sums, group_weights, group_sq,
-                   group_counts, group_changed):
+                   second_shift, largest_index, margin, mode, tighten, group_sums, group_weights,
+                   group_sq, group_counts, group_changed):
     """Label every sample, skipping every distance that the bounds prove cannot change it.
 
     ``upper`` bounds each sample's distance to its own centre and ``lower`` its distance to
@@ -194,8 +202,9 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
     previous step: ``upper`` grows by the own centre's shift, ``lower`` drops by the largest
     shift of another centre. A sample whose upper bound is below the larger of its lower
     bound and half the gap from its centre to the nearest other centre keeps its label
-    without reading X. Otherwise its own distance is computed, and if that does not settle
-    it, every centre is scanned exactly as `lloyd.assign_dense` does. Samples are handled
+    without reading X. Otherwise, when ``tighten`` is True, its own distance is computed,
+    and if that does not settle it (or without ``tighten``), every centre is scanned exactly
+    as `lloyd.assign_dense` does. Samples are handled
     in blocks: the bounds of a whole block are checked first, then the unsettled samples'
     rows are gathered and their distances computed together.
 
@@ -249,7 +258,7 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
                     lower[i] = bound_low
                     unsettled[n_unsettled] = i
                     n_unsettled += bound_up >= max(bound_low, half_gap[label])
-                if n_unsettled > 0:
+                if tighten and n_unsettled > 0:
                     # Tighten the upper bounds to the own distances; keep the samples that
                     # are still unsettled.
                     _gather_rows(X, unsettled, n_unsettled, rows)
