@@ -54,7 +54,8 @@ def test_pruned_update_matches_plain(rng):
     result_nearest = nearest.copy()
     seeding.update_closest_pruned(X, new_center, 99, result, result_nearest, center_dist)
 
-    assert_array_equal(result, expected)
+    # The pruned kernel sums each distance in SIMD lanes, which may round differently.
+    assert_allclose(result, expected, rtol=1e-12)
     moved = expected < closest
     assert moved.any()
     assert (result_nearest[moved] == 99).all()

@@ -85,12 +85,7 @@ def candidate_center_distances(centers, n_centers, candidates):
     return out
 
 
-# Samples per block of `candidate_gains`: their distances are computed together, with the
-# samples in the innermost loop so that it vectorizes without reordering any sum.
-_BLOCK = 64
-
-
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
 def candidate_gains(X, sample_weight, candidates, closest_dist_sq, nearest, center_dist, n_groups):
     """Return, per candidate, how much it would lower the potential if it joined the chosen
     centres: ``sum_i w_i * max(0, closest_dist_sq[i] - |x_i - c_t|^2)``.
@@ -102,6 +97,9 @@ def candidate_gains(X, sample_weight, candidates, closest_dist_sq, nearest, cent
     `candidate_center_distances`. Partial sums per sample group are added in group order.
     """
     # nearest (n_samples,) int32 IN | center_dist (n_centers, n_trials) float64 IN
+    # Reassociation lets each distance's sum over features run in SIMD lanes. The sums are
+    # then grouped differently from `candidate_potentials`, which moves them by a few
+    # units in the last place, but the same on any number of threads.
     n_samples, n_features = X.shape
     n_trials = candidates.shape[0]
     # Per chosen centre, the squared distance to its nearest candidate: one comparison
@@ -113,32 +111,21 @@ def candidate_gains(X, sample_weight, candidates, closest_dist_sq, nearest, cent
     for g in numba.prange(n_groups):
         start = g * n_samples // n_groups
         stop = (g + 1) * n_samples // n_groups
-        rows_t = np.empty((n_features, _BLOCK))
-        closest = np.empty(_BLOCK)
-        weight = np.empty(_BLOCK)
-        dist = np.empty(_BLOCK)
         gains = np.zeros(n_trials)
-        for block_start in range(start, stop, _BLOCK):
-            block_stop = min(block_start + _BLOCK, stop)
-            n_needed = 0
-            for i in range(block_start, block_stop):
-                if nearest_candidate[nearest[i]] > 4.0 * closest_dist_sq[i] * _PRUNE_MARGIN:
-                    continue
-                for f in range(n_features):
-                    rows_t[f, n_needed] = X[i, f]
-                closest[n_needed] = closest_dist_sq[i]
-                weight[n_needed] = sample_weight[i]
-                n_needed += 1
+        row = np.empty(n_features)
+        for i in range(start, stop):
+            closest = closest_dist_sq[i]
+            if nearest_candidate[nearest[i]] > 4.0 * closest * _PRUNE_MARGIN:
+                continue
+            weight = np.float64(sample_weight[i])
+            for f in range(n_features):
+                row[f] = X[i, f]
             for t in range(n_trials):
-                for p in range(n_needed):
-                    dist[p] = 0.0
+                dist = 0.0
                 for f in range(n_features):
-                    value = candidates[t, f]
-                    for p in range(n_needed):
-                        diff = rows_t[f, p] - value
-                        dist[p] += diff * diff
-                for p in range(n_needed):
-                    gains[t] += weight[p] * max(closest[p] - dist[p], 0.0)
+                    diff = row[f] - candidates[t, f]
+                    dist += diff * diff
+                gains[t] += weight * max(closest - dist, 0.0)
         partial[g, :] = gains
     total = np.zeros(n_trials)
     for g in range(n_groups):
@@ -176,12 +163,14 @@ def draw_samples(sample_weight, closest_dist_sq, targets):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
 def update_closest_pruned(X, center, center_index, closest_dist_sq, nearest, center_dist):
     """`update_closest` that also records the nearest centre and skips the samples that the
     triangle inequality proves are nearer to their current centre.
 
-    ``center_dist[a]`` is the squared distance between chosen centre a and ``center``.
+    ``center_dist[a]`` is the squared distance between chosen centre a and ``center``. As in
+    `candidate_gains`, each distance's sum over features runs in SIMD lanes, so it may differ
+    from `update_closest`'s in the last place.
     """
     # center (n_features,) float64 IN | closest_dist_sq, nearest (n_samples,) INOUT
     n_samples, n_features = X.shape
