@@ -31,8 +31,8 @@ def assert_same_fit(name, result, expected):
         rtol = INCREMENTAL_RTOL[result.centers.dtype]
         assert_allclose(result.centers, expected.centers, rtol=rtol, atol=rtol * np.abs(expected.centers).max())
         assert result.inertia == pytest.approx(expected.inertia, rel=10 * rtol)
-        # The per-step inertia comes from the clusters' totals instead of a pass over X;
-        # for float32 data the sums hold float32 products, which leaves it about 1e-7 off.
+        # The per-step inertia comes from the clusters' totals instead of a pass over X. For
+        # float32 data the sums contain float32 products, which leaves it about 1e-7 off.
         history_rtol = 1e-6 if result.centers.dtype == np.float32 else 1e-9
         assert_allclose(result.history["inertia"], expected.history["inertia"], rtol=history_rtol)
     else:

@@ -27,38 +27,30 @@ logger = logging.getLogger(__name__)
 CENTERS_PER_GROUP = 10
 
 
-def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
-    """Run Lloyd iterations with ``assign`` as the assignment step.
+def _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_final):
+    """Run Lloyd iterations from ``centers_init`` with the stopping rule of `_run_lloyd`.
 
-    ``assign(centers, labels, buffers, changed, first)`` writes labels and the buffers'
-    partial sums and inertia, and per-group counts of changed labels into ``changed``.
-    ``on_move(old_centers, new_centers)`` is called after each centre update so that the
-    kernel can move its bounds.
+    ``step(iteration, centers, labels)`` assigns ``labels`` from ``centers`` and returns the
+    step's inertia, the new centres, the squared centre shift and how many labels changed.
+    ``assign_final(centers, labels)`` assigns the labels once more after a stop on ``tol``,
+    so that they match the final centres.
     """
     # Imported here because julei.kmeans imports this module to register the drivers.
     from julei import kmeans as _kmeans
 
-    n_samples = X.shape[0]
-    n_clusters = centers_init.shape[0]
     centers = np.array(centers_init, dtype=X.dtype, order="C")
-    labels = np.full(n_samples, -1, dtype=np.int32)
-    buffers = _kmeans._make_buffers(X, n_clusters)
-    changed = np.zeros(n_groups_for(n_samples), dtype=np.int64)
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
     inertia_history, shift_history = [], []
     strict_convergence = False
 
     for iteration in range(max_iter):
-        assign(centers, labels, buffers, changed, iteration == 0)
-        inertia = float(buffers.group_inertia.sum())
-        centers_new, shift = _kmeans._update_centers(X, sample_weight, centers, labels, buffers)
+        inertia, centers, shift, n_changed = step(iteration, centers, labels)
         inertia_history.append(inertia)
         shift_history.append(shift)
         logger.info("Iteration %d: inertia %.6g, centre shift %.3g.", iteration, inertia, shift)
-        on_move(centers, centers_new)
-        centers = centers_new
 
         # The first step starts from labels of -1, so it always counts every label as changed.
-        if changed.sum() == 0:
+        if n_changed == 0:
             strict_convergence = True
             logger.info("Converged at iteration %d: labels unchanged.", iteration)
             break
@@ -67,12 +59,37 @@ def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
             break
 
     if not strict_convergence:
-        # One more step with the final centres, so the labels match them.
-        assign(centers, labels, buffers, changed, False)
+        assign_final(centers, labels)
 
     inertia = _kmeans._inertia(X, sample_weight, centers, labels)
     history = {"inertia": np.array(inertia_history), "center_shift": np.array(shift_history)}
     return _kmeans._Run(centers, labels, inertia, iteration + 1, history)
+
+
+def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
+    """Run Lloyd iterations with ``assign`` as the assignment step.
+
+    ``assign(centers, labels, buffers, changed, first)`` writes labels and the buffers'
+    partial sums and inertia, and per-group counts of changed labels into ``changed``.
+    ``on_move(old_centers, new_centers)`` is called after each centre update so that the
+    kernel can move its bounds.
+    """
+    from julei import kmeans as _kmeans
+
+    buffers = _kmeans._make_buffers(X, centers_init.shape[0])
+    changed = np.zeros(n_groups_for(X.shape[0]), dtype=np.int64)
+
+    def step(iteration, centers, labels):
+        assign(centers, labels, buffers, changed, iteration == 0)
+        inertia = float(buffers.group_inertia.sum())
+        centers_new, shift = _kmeans._update_centers(X, sample_weight, centers, labels, buffers)
+        on_move(centers, centers_new)
+        return inertia, centers_new, shift, int(changed.sum())
+
+    def assign_final(centers, labels):
+        assign(centers, labels, buffers, changed, False)
+
+    return _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_final)
 
 
 class _Totals:
@@ -125,54 +142,37 @@ def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, 
 
     ``assign(centers, labels, totals, changed, mode, mean)`` runs one step in one of
     `hamerly`'s modes (FIRST, FULL_SUMS or DELTAS) and fills ``totals``' group buffers and
-    the per-group counts of changed labels. The first step writes whole sums; later steps
-    only the changes, except the step after an empty cluster was relocated, because the
-    relocation takes a sample out of its cluster's sums while it keeps its label.
+    the per-group counts of changed labels. The first step writes whole sums, and later
+    steps only the changes. The step after an empty cluster was relocated writes whole sums
+    again, because the relocation takes a sample out of its cluster's sums while the sample
+    keeps its label.
     ``on_move(old_centers, new_centers)`` is called after each centre update.
     """
     from julei import kmeans as _kmeans
 
     n_samples, n_features = X.shape
-    n_clusters = centers_init.shape[0]
-    centers = np.array(centers_init, dtype=X.dtype, order="C")
-    # The initial centres' mean stands in for the data's mean in the inertia estimate.
+    # The inertia estimate uses the initial centres' mean in place of the data's mean.
     mean = np.asarray(centers_init, dtype=np.float64).mean(axis=0)
-    labels = np.full(n_samples, -1, dtype=np.int32)
-    totals = _Totals(n_samples, n_clusters, n_features)
+    totals = _Totals(n_samples, centers_init.shape[0], n_features)
     changed = np.zeros(n_groups_for(n_samples), dtype=np.int64)
-    inertia_history, shift_history = [], []
-    strict_convergence = False
-    mode = _hamerly.FIRST
+    mode = [_hamerly.FIRST]
 
-    for iteration in range(max_iter):
-        assign(centers, labels, totals, changed, mode, mean)
-        totals.collect(add=mode == _hamerly.DELTAS)
+    def step(iteration, centers, labels):
+        assign(centers, labels, totals, changed, mode[0], mean)
+        totals.collect(add=mode[0] == _hamerly.DELTAS)
         inertia = totals.inertia(centers, mean)
         relocated = bool((totals.weights == 0).any())
         centers_new, shift = _kmeans._centers_from_sums(
             X, sample_weight, centers, labels, totals.sums.copy(), totals.weights.copy()
         )
-        mode = _hamerly.FULL_SUMS if relocated else _hamerly.DELTAS
-        inertia_history.append(inertia)
-        shift_history.append(shift)
-        logger.info("Iteration %d: inertia %.6g, centre shift %.3g.", iteration, inertia, shift)
+        mode[0] = _hamerly.FULL_SUMS if relocated else _hamerly.DELTAS
         on_move(centers, centers_new)
-        centers = centers_new
+        return inertia, centers_new, shift, int(changed.sum())
 
-        if changed.sum() == 0:
-            strict_convergence = True
-            logger.info("Converged at iteration %d: labels unchanged.", iteration)
-            break
-        if shift <= tol:
-            logger.info("Converged at iteration %d: centre shift %.3g within tolerance %.3g.", iteration, shift, tol)
-            break
+    def assign_final(centers, labels):
+        assign(centers, labels, totals, changed, mode[0], mean)
 
-    if not strict_convergence:
-        assign(centers, labels, totals, changed, mode, mean)
-
-    inertia = _kmeans._inertia(X, sample_weight, centers, labels)
-    history = {"inertia": np.array(inertia_history), "center_shift": np.array(shift_history)}
-    return _kmeans._Run(centers, labels, inertia, iteration + 1, history)
+    return _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_final)
 
 
 def _lloyd_if_sparse(run):

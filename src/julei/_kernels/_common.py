@@ -74,8 +74,8 @@ def column_mean_var(X, n_groups):
 def all_finite(X, n_groups):
     """Return whether every entry of X is finite, reading X once on all threads."""
     # x * 0 is 0 for every finite x and NaN for NaN and inf, so the sums are 0 exactly when
-    # X is finite, and they cannot overflow. Reassociation lets the sums use SIMD lanes;
-    # the flags that would assume finite values stay off.
+    # X is finite, and they cannot overflow. Reassociation lets the sums use SIMD lanes. The
+    # flags that would assume finite values stay off.
     n_samples, n_features = X.shape
     finite = np.ones(n_groups, dtype=np.bool_)
     for g in numba.prange(n_groups):

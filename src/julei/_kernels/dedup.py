@@ -35,8 +35,8 @@ def _mix(h):
 
 @numba.njit(inline="always")
 def _row_hash(bits, i):
-    # Each feature gets its own odd multiplier, so the products are independent of each other
-    # and one finaliser at the end mixes them: a third of the latency of mixing per feature.
+    # Each feature gets its own odd multiplier, so the products do not wait on each other,
+    # and one finaliser at the end mixes them all.
     h = np.uint64(bits.shape[1])
     multiplier = _MIX_2
     for f in range(bits.shape[1]):
@@ -62,8 +62,8 @@ def merge_duplicates(bits, X, sample_weight, max_unique, inverse):
 
     ``bits`` is X viewed as unsigned integers of the same width, so rows are compared and
     hashed bit for bit (a -0.0 and a 0.0 row stay apart, which is harmless). Rows are split
-    into `N_PARTS` parts by their hash and each part is merged by one thread; the unique rows
-    are listed part by part, each part in order of first appearance, and each unique row's
+    into `N_PARTS` parts by their hash, and each part is merged by one thread. The unique
+    rows are listed part by part, each part in order of first appearance. Each unique row's
     weight is summed in sample order. Writes each sample's unique row into ``inverse`` and
     returns ``(n_unique, unique, weights)``. It gives up with ``n_unique = -1`` when a part
     finds more than its share of ``max_unique`` distinct rows, which bounds the memory used,
@@ -78,7 +78,7 @@ def merge_duplicates(bits, X, sample_weight, max_unique, inverse):
     while table_size < 2 * part_max:
         table_size *= 2
     mask = np.uint64(table_size - 1)
-    # Each slot holds the row's index in the low 32 bits and the top 32 bits of its hash
+    # Each slot contains the row's index in the low 32 bits and the top 32 bits of its hash
     # above them, so a probe of another row's slot rarely needs to read that row. A tag can
     # set the sign bit, so an empty slot is -1 exactly, which no index below 2**31 makes.
     tables = np.full((N_PARTS, table_size), -1, dtype=np.int64)

@@ -208,9 +208,10 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
     in blocks: the bounds of a whole block are checked first, then the unsettled samples'
     rows are gathered and their distances computed together.
 
-    In mode `DELTAS` the group buffers receive only what moved samples add to and take
-    from the clusters' weighted sums, weights, sums of ``w |x - mean|^2`` and counts of
-    samples of positive weight; in the other modes they receive the whole amounts.
+    The group buffers receive the clusters' weighted sums, weights, sums of
+    ``w |x - mean|^2`` and counts of samples of positive weight. In mode `DELTAS` they
+    receive only what moved samples add to and take from these; in the other modes, the
+    whole amounts.
     """
     # X (n_samples, n_features) IN | sample_weight (n_samples,) IN
     # centers (n_clusters, n_features) IN | mean (n_features,) float64 IN
@@ -263,14 +264,14 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
                     # are still unsettled.
                     _gather_rows(X, unsettled, n_unsettled, rows)
                     _own_distances(rows, n_unsettled, centers, labels, unsettled, dist)
-                    kept = 0
+                    still_unsettled = 0
                     for p in range(n_unsettled):
                         i = unsettled[p]
                         own = np.sqrt(dist[p]) * grow
                         upper[i] = own
-                        unsettled[kept] = i
-                        kept += own >= max(np.float64(lower[i]), half_gap[labels[i]])
-                    n_unsettled = kept
+                        unsettled[still_unsettled] = i
+                        still_unsettled += own >= max(np.float64(lower[i]), half_gap[labels[i]])
+                    n_unsettled = still_unsettled
             if n_unsettled > 0:
                 _gather_rows(X, unsettled, n_unsettled, rows)
                 _scan_rows(rows, n_unsettled, centers, dist, best, best_dist, second_dist)
