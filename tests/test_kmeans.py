@@ -3,6 +3,7 @@
 import logging
 import warnings
 
+import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from julei import KMeans, _validation, kmeans_plusplus
 from julei._kernels import lloyd
-from julei._kernels._common import all_finite, n_groups_for
+from julei._kernels._common import SMALL_WORK, all_finite, n_groups_for, numba_threads
 from julei.exceptions import ConvergenceWarning
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-6}
@@ -447,3 +448,12 @@ def test_sklearn_estimator_checks(estimator, check):
         # Some checks skip themselves with a SkipTestWarning (array API without SCIPY_ARRAY_API).
         warnings.simplefilter("ignore", category=UserWarning)
         check(estimator)
+
+
+def test_small_work_runs_on_one_thread():
+    with numba_threads(None, work=SMALL_WORK - 1) as count:
+        assert count == 1
+    with numba_threads(None, work=SMALL_WORK) as count:
+        assert count == numba.config.NUMBA_NUM_THREADS
+    with numba_threads(2, work=10) as count:
+        assert count == min(2, numba.config.NUMBA_NUM_THREADS)

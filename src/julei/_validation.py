@@ -31,7 +31,7 @@ def check_X(estimator, X, *, reset, copy=False):
         ensure_all_finite=False,
         reset=reset,
     )
-    with numba_threads(getattr(estimator, "n_threads", None)):
+    with numba_threads(getattr(estimator, "n_threads", None), X.shape[0] * X.shape[1]):
         check_finite(X)
     return X
 

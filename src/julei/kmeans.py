@@ -360,7 +360,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Log each iteration's inertia at INFO level through the ``julei`` logger (to stderr
         when logging is not configured).
     n_threads : int or None, default=None
-        Number of threads of the kernels; None uses all cores.
+        Number of threads of the kernels. None uses all cores, or one thread for small
+        inputs (samples x features x clusters below two million), where starting threads
+        costs more than it saves. The result is the same on any number of threads.
     refine : {'auto', 'swap'} or None, default='auto'
         Search beyond the local optimum of the best run. 'swap' moves one centre at a time
         to a sample where a centre is missing, keeps each move only when the inertia drops,
@@ -488,7 +490,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if sp.issparse(X):
             variances = mean_variance_axis(X, axis=0)[1]
         else:
-            with numba_threads(self.n_threads):
+            with numba_threads(self.n_threads, X.shape[0] * X.shape[1]):
                 variances = column_mean_var(X, n_groups_for(X.shape[0]))[1]
         return float(np.mean(variances) * self.tol)
 
@@ -562,7 +564,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         run_algorithm = _ALGORITHMS[algorithm]
 
         started = time.perf_counter()
-        with _verbose_logging(self.verbose), numba_threads(self.n_threads) as n_threads:
+        work = X.shape[0] * X.shape[1] * self.n_clusters
+        with _verbose_logging(self.verbose), numba_threads(self.n_threads, work) as n_threads:
             best = None
             for run_index in range(n_init):
                 centers_init = self._initial_centers(X, init, sample_weight, random_state)
@@ -629,7 +632,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def _labels_inertia(self, X, sample_weight):
         labels = np.empty(X.shape[0], dtype=np.int32)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
-        with numba_threads(self.n_threads):
+        with numba_threads(self.n_threads, X.shape[0] * X.shape[1] * centers.shape[0]):
             buffers = _make_buffers(X, centers.shape[0])
             inertia = _assign(X, sample_weight, centers, labels, buffers, update_centers=False)
         return labels, inertia
@@ -663,7 +666,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             squared = x_sq - 2.0 * np.asarray(X @ centers.T) + (centers**2).sum(axis=1)[None, :]
             distances = np.sqrt(np.maximum(squared, 0.0))
         else:
-            with numba_threads(self.n_threads):
+            with numba_threads(self.n_threads, X.shape[0] * X.shape[1] * self.cluster_centers_.shape[0]):
                 distances = np.sqrt(pairwise_squared_dense(X, self.cluster_centers_.astype(np.float64)))
         return distances.astype(X.dtype, copy=False)
 
