@@ -19,7 +19,7 @@ def n_groups_for(n_samples):
 
 # Work (samples x features x clusters) below which ``n_threads=None`` means one thread. A
 # pass over that much takes under a millisecond on one core, while starting a parallel
-# region on cores that other processes keep busy can take 5 to 20 ms (measured). On 600 x 5 data with
+# region on cores that other processes keep busy took 5 to 20 ms here. On 600 x 5 data with
 # four busy processes on 2 cores, choose_k for k = 2..10 took 11.2 s on two threads and
 # 2.2 s on one.
 SMALL_WORK = 2_000_000
