@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from julei import KMeans
 from julei import kmeans as kmeans_module
-from julei._accelerated import choose_algorithm, run_gemm, run_hamerly, run_yinyang
+from julei._accelerated import MERGE_MIN_SAMPLES, choose_algorithm, run_gemm, run_hamerly, run_yinyang
 from julei._kernels import dedup, dense_gemm, hamerly, yinyang
 
 DRIVERS = {"hamerly": run_hamerly, "yinyang": run_yinyang, "gemm": run_gemm}
@@ -248,3 +248,15 @@ def test_hamerly_on_duplicates_matches_lloyd(dtype, rng):
     np.testing.assert_allclose(result.centers, expected.centers, rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert result.inertia == pytest.approx(expected.inertia, rel=1e-5 if dtype == np.float32 else 1e-12)
     assert result.n_iter == expected.n_iter
+
+
+def test_merged_rows_relocate_like_lloyd(rng):
+    # Many repeated rows and two equal initial centres: an empty cluster must take one
+    # sample, as in Lloyd, not every copy of a merged row.
+    X = np.round(rng.normal(size=(MERGE_MIN_SAMPLES + 10_000, 2)) * 4)
+    X[:100] = [50.0, 50.0]
+    weights = np.ones(X.shape[0])
+    centers_init = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [-5.0, -5.0]])
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=300, tol=0.0)
+    result = run_hamerly(X, weights, centers_init, max_iter=300, tol=0.0)
+    assert_same_fit("hamerly", result, expected)

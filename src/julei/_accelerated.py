@@ -31,7 +31,8 @@ def _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_fina
     """Run Lloyd iterations from ``centers_init`` with the stopping rule of `_run_lloyd`.
 
     ``step(iteration, centers, labels)`` assigns ``labels`` from ``centers`` and returns the
-    step's inertia, the new centres, the squared centre shift and how many labels changed.
+    step's inertia, the new centres, the squared centre shift, how many labels changed and
+    whether an empty cluster was relocated.
     ``assign_final(centers, labels)`` assigns the labels once more after a stop on ``tol``,
     so that they match the final centres.
     """
@@ -42,9 +43,11 @@ def _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_fina
     labels = np.full(X.shape[0], -1, dtype=np.int32)
     inertia_history, shift_history = [], []
     strict_convergence = False
+    n_relocations = 0
 
     for iteration in range(max_iter):
-        inertia, centers, shift, n_changed = step(iteration, centers, labels)
+        inertia, centers, shift, n_changed, relocated = step(iteration, centers, labels)
+        n_relocations += relocated
         inertia_history.append(inertia)
         shift_history.append(shift)
         logger.info("Iteration %d: inertia %.6g, centre shift %.3g.", iteration, inertia, shift)
@@ -63,7 +66,7 @@ def _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_fina
 
     inertia = _kmeans._inertia(X, sample_weight, centers, labels)
     history = {"inertia": np.array(inertia_history), "center_shift": np.array(shift_history)}
-    return _kmeans._Run(centers, labels, inertia, iteration + 1, history)
+    return _kmeans._Run(centers, labels, inertia, iteration + 1, history, n_relocations)
 
 
 def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
@@ -82,9 +85,11 @@ def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
     def step(iteration, centers, labels):
         assign(centers, labels, buffers, changed, iteration == 0)
         inertia = float(buffers.group_inertia.sum())
+        # A cluster is empty exactly when its weights sum to zero, in any order.
+        relocated = bool((buffers.group_weights.sum(axis=0) == 0).any())
         centers_new, shift = _kmeans._update_centers(X, sample_weight, centers, labels, buffers)
         on_move(centers, centers_new)
-        return inertia, centers_new, shift, int(changed.sum())
+        return inertia, centers_new, shift, int(changed.sum()), relocated
 
     def assign_final(centers, labels):
         assign(centers, labels, buffers, changed, False)
@@ -167,7 +172,7 @@ def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, 
         )
         mode[0] = _hamerly.FULL_SUMS if relocated else _hamerly.DELTAS
         on_move(centers, centers_new)
-        return inertia, centers_new, shift, int(changed.sum())
+        return inertia, centers_new, shift, int(changed.sum()), relocated
 
     def assign_final(centers, labels):
         assign(centers, labels, totals, changed, mode[0], mean)
@@ -218,6 +223,11 @@ def _merge_duplicates_first(run):
             return run(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
         logger.info("Merged %d samples into %d weighted unique rows.", n_samples, n_unique)
         merged = run(unique[:n_unique], weights[:n_unique], centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
+        if merged.n_relocations:
+            # Lloyd moves one sample into an empty cluster, but a merged row carries every
+            # copy, so from there on the runs would differ. Run on all samples instead.
+            logger.info("An empty cluster was relocated on the merged rows; running on all samples instead.")
+            return run(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
         # The labels of all samples overwrite the inverse index: no second (n_samples,) array.
         labels = _dedup.expand_labels(merged.labels, inverse)
         from julei import kmeans as _kmeans

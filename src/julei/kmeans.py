@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 # The result of one run of a full-batch algorithm from one set of initial centres.
 # history: dict of per-iteration arrays ("inertia" of the assignment step, "center_shift").
-_Run = namedtuple("_Run", ["centers", "labels", "inertia", "n_iter", "history"])
+# ``n_relocations`` counts the steps that moved an empty cluster (drivers that track it).
+_Run = namedtuple("_Run", ["centers", "labels", "inertia", "n_iter", "history", "n_relocations"], defaults=[0])
 
 
 ###############################################################################
