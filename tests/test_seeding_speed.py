@@ -37,10 +37,30 @@ def test_draw_samples_equals_searchsorted(rng):
     weights = rng.uniform(0.0, 2.0, 5000).astype(np.float32)
     weights[::7] = 0.0
     closest = rng.exponential(size=5000)
+    closest[-3:] = 0.0
     total = float(np.cumsum(weights.astype(np.float64) * closest)[-1])
-    targets = np.concatenate([rng.uniform(size=9) * total, [0.0, total, total * 1.5]])
+    targets = np.concatenate([rng.uniform(size=9) * total, [0.0, total]])
     expected = np.searchsorted(np.cumsum(weights.astype(np.float64) * closest), targets)
     assert_array_equal(seeding.draw_samples(weights, closest, targets), expected)
+
+
+def test_draw_above_total_takes_last_positive_term(rng):
+    weights = np.ones(100, dtype=np.float32)
+    closest = rng.exponential(size=100)
+    closest[90:] = 0.0
+    total = float(closest.sum())
+    assert_array_equal(seeding.draw_samples(weights, closest, np.array([total * 1.5])), [89])
+    # Every term zero, as when every distinct point is already a centre: sample 0, as
+    # scikit-learn's searchsorted of a zero target gives.
+    assert_array_equal(seeding.draw_samples(weights, np.zeros(100), np.array([1e-300])), [0])
+
+
+def test_seeds_past_distinct_points_avoid_zero_weight(rng):
+    X = rng.normal(size=(500, 4)).astype(np.float32)
+    weights = np.zeros(500)
+    weights[:7] = 1.0
+    indices = kmeans_plusplus(X, 10, sample_weight=weights, random_state=0)[1]
+    assert (weights[indices] > 0).all()
 
 
 def test_pruned_update_matches_plain(rng):

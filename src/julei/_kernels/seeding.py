@@ -137,10 +137,13 @@ def candidate_gains(X, sample_weight, candidates, closest_dist_sq, nearest, cent
 @numba.njit(cache=True)
 def draw_samples(sample_weight, closest_dist_sq, targets):
     """Return, per target, the first sample at which the running sum of
-    ``sample_weight * closest_dist_sq`` reaches it (n_samples if none does).
+    ``sample_weight * closest_dist_sq`` reaches it.
 
     Equals ``np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), targets)``, the
-    running sum added in the same order, without the two temporary arrays.
+    running sum added in the same order, without the two temporary arrays, for every target
+    up to the total. A target above the total, which rounding of the potential can cause,
+    gets the last sample with a positive term, or sample 0 when there is none: a sample that
+    could be drawn, where searchsorted would give ``n_samples``.
     """
     n_samples = closest_dist_sq.shape[0]
     # Insertion sort of the few targets: numba's argsort would add seconds of compilation.
@@ -150,16 +153,22 @@ def draw_samples(sample_weight, closest_dist_sq, targets):
         while b > 0 and targets[order[b - 1]] > targets[order[b]]:
             order[b - 1], order[b] = order[b], order[b - 1]
             b -= 1
-    out = np.full(targets.shape[0], n_samples, dtype=np.int64)
+    out = np.zeros(targets.shape[0], dtype=np.int64)
     running = 0.0
+    last_positive = 0
     next_target = 0
     for i in range(n_samples):
-        running += np.float64(sample_weight[i]) * closest_dist_sq[i]
+        term = np.float64(sample_weight[i]) * closest_dist_sq[i]
+        running += term
+        if term > 0:
+            last_positive = i
         while next_target < order.shape[0] and running >= targets[order[next_target]]:
             out[order[next_target]] = i
             next_target += 1
         if next_target == order.shape[0]:
             break
+    for p in range(next_target, order.shape[0]):
+        out[order[p]] = last_positive
     return out
 
 
