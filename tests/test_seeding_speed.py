@@ -1,6 +1,7 @@
 """Tests of the pruned k-means++ kernels: the same numbers as the plain ones, up to rounding."""
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
@@ -94,3 +95,19 @@ def test_seeds_equal_sklearn_float64(rng):
     ours = kmeans_plusplus(X, 60, random_state=5)[1]
     theirs = sklearn_kmeans_plusplus(X, 60, random_state=5)[1]
     assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_draw_equals_random_state_choice(rng, dtype):
+    for seed in range(40):
+        weights = rng.uniform(0.0, 3.0, int(rng.integers(1, 2000))).astype(dtype)
+        weights[rng.integers(0, weights.size, weights.size // 3)] = 0.0
+        weights[0] += 1.0
+        probabilities = weights / weights.sum()
+        reference = np.random.RandomState(seed)
+        ours = np.random.RandomState(seed)
+        assert seeding.draw_by_probability(probabilities, ours.random_sample()) == reference.choice(
+            weights.size, p=probabilities
+        )
+        # Both consumed one number from the stream.
+        assert ours.random_sample() == reference.random_sample()

@@ -203,6 +203,38 @@ MERGE_MIN_SAMPLES = 50_000
 MERGE_MAX_UNIQUE = 1 << 21
 
 
+def merge_rows(X, sample_weight):
+    """Return ``(unique, weights, inverse)`` when X has many duplicate rows, else None.
+
+    ``unique`` are X's distinct rows, each weighted by the summed weight of its copies, and
+    ``unique[inverse]`` equals X. Only tried for dense data of at most `MERGE_MAX_FEATURES`
+    features and at least `MERGE_MIN_SAMPLES` samples, and kept when it at least halves the
+    samples.
+    """
+    n_samples, n_features = X.shape
+    if sp.issparse(X) or n_features > MERGE_MAX_FEATURES or n_samples < MERGE_MIN_SAMPLES:
+        return None
+    bits = X.view(np.uint32 if X.dtype == np.float32 else np.uint64)
+    inverse = np.empty(n_samples, dtype=np.int32)
+    max_unique = min(n_samples // 2, MERGE_MAX_UNIQUE)
+    n_unique, unique, weights = _dedup.merge_duplicates(bits, X, sample_weight, max_unique, inverse)
+    if n_unique < 0:
+        return None
+    logger.info("Merged %d samples into %d weighted unique rows.", n_samples, n_unique)
+    # The summed weights stay float64, as the sums of the full data's weights would be.
+    return unique, weights, inverse
+
+
+def expand_run(run, X, sample_weight, inverse):
+    """Map a run on merged rows back to every sample: labels through ``inverse`` (which
+    they overwrite) and the inertia recomputed over all samples."""
+    from julei import kmeans as _kmeans
+
+    labels = _dedup.expand_labels(run.labels, inverse)
+    inertia = _kmeans._inertia(X, sample_weight, run.centers, labels)
+    return run._replace(labels=labels, inertia=inertia)
+
+
 def _merge_duplicates_first(run):
     """Wrap a dense driver so that it runs on weighted unique rows when X has many duplicates.
 
@@ -212,28 +244,17 @@ def _merge_duplicates_first(run):
     """
 
     def driver(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
-        n_samples, n_features = X.shape
-        if sp.issparse(X) or n_features > MERGE_MAX_FEATURES or n_samples < MERGE_MIN_SAMPLES:
+        merged_rows = merge_rows(X, sample_weight)
+        if merged_rows is None:
             return run(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
-        bits = X.view(np.uint32 if X.dtype == np.float32 else np.uint64)
-        inverse = np.empty(n_samples, dtype=np.int32)
-        max_unique = min(n_samples // 2, MERGE_MAX_UNIQUE)
-        n_unique, unique, weights = _dedup.merge_duplicates(bits, X, sample_weight, max_unique, inverse)
-        if n_unique < 0:
-            return run(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
-        logger.info("Merged %d samples into %d weighted unique rows.", n_samples, n_unique)
-        merged = run(unique[:n_unique], weights[:n_unique], centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
+        unique, weights, inverse = merged_rows
+        merged = run(unique, weights, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
         if merged.n_relocations:
             # Lloyd moves one sample into an empty cluster, but a merged row carries every
             # copy, so from there on the runs would differ. Run on all samples instead.
             logger.info("An empty cluster was relocated on the merged rows; running on all samples instead.")
             return run(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
-        # The labels of all samples overwrite the inverse index: no second (n_samples,) array.
-        labels = _dedup.expand_labels(merged.labels, inverse)
-        from julei import kmeans as _kmeans
-
-        inertia = _kmeans._inertia(X, sample_weight, merged.centers, labels)
-        return merged._replace(labels=labels, inertia=inertia)
+        return expand_run(merged, X, sample_weight, inverse)
 
     driver.__name__ = run.__name__
     driver.__doc__ = run.__doc__

@@ -108,8 +108,10 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=
     centers = np.empty((n_clusters, n_features), dtype=X.dtype)
     indices = np.full(n_clusters, -1, dtype=np.intp)
 
-    # The first centre: one sample drawn with probability proportional to its weight.
-    first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    # The first centre: one sample drawn with probability proportional to its weight. It is
+    # the sample that scikit-learn's ``random_state.choice(n_samples, p=...)`` draws, without
+    # that call's checks and copies, which took 1.8 s on 12 million samples.
+    first = _seeding.draw_by_probability(sample_weight / sample_weight.sum(), random_state.random_sample())
     centers[0] = rows([first])[0]
     indices[0] = first
     if is_sparse:
@@ -581,13 +583,21 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
             n_swaps = 0
             if refine == "swap":
+                # The swaps search the same inertia on weighted unique rows when X has many
+                # duplicates, and the result is mapped back to every sample.
+                merged_rows = _accelerated.merge_rows(X, sample_weight)
+                X_refine, weight_refine = (X, sample_weight) if merged_rows is None else merged_rows[:2]
                 refined = _refine.swap_refine(
-                    X, sample_weight, best.centers, random_state=random_state, max_failures=refine_max_failures,
-                    max_iter=self.max_iter,
+                    X_refine, weight_refine, best.centers, random_state=random_state,
+                    max_failures=refine_max_failures, max_iter=self.max_iter,
                     lloyd=lambda centers, max_iter: run_algorithm(
-                        X, sample_weight, centers, max_iter=max_iter, tol=tol, n_threads=n_threads
+                        X_refine, weight_refine, centers, max_iter=max_iter, tol=tol, n_threads=n_threads
                     ),
                 )
+                if refined is not None and merged_rows is not None:
+                    refined = refined._replace(
+                        run=_accelerated.expand_run(refined.run, X, sample_weight, merged_rows[2])
+                    )
                 if refined is not None and refined.run.inertia < best.inertia:
                     logger.info(
                         "Refinement kept %d swaps in %d trials: inertia %.6g -> %.6g.",

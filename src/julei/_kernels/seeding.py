@@ -135,6 +135,27 @@ def candidate_gains(X, sample_weight, candidates, closest_dist_sq, nearest, cent
 
 
 @numba.njit(cache=True)
+def draw_by_probability(probabilities, uniform):
+    """Return the sample that ``numpy.random.RandomState.choice(n, p=probabilities)`` picks
+    when its uniform draw is ``uniform``.
+
+    choice builds the cumulative sum of the probabilities in float64, divides it by its last
+    element and takes the first position above the draw. This does the same in two passes
+    without the (n_samples,) cumulative array.
+    """
+    n_samples = probabilities.shape[0]
+    total = 0.0
+    for i in range(n_samples):
+        total += np.float64(probabilities[i])
+    running = 0.0
+    for i in range(n_samples):
+        running += np.float64(probabilities[i])
+        if running / total > uniform:
+            return i
+    return n_samples - 1
+
+
+@numba.njit(cache=True)
 def draw_samples(sample_weight, closest_dist_sq, targets):
     """Return, per target, the first sample at which the running sum of
     ``sample_weight * closest_dist_sq`` reaches it.
