@@ -81,31 +81,6 @@ def center_shifts(old_centers, new_centers):
     return shifts, largest, second, largest_index
 
 
-@numba.njit(inline="always")
-def _scan_all(X, i, centers):
-    """Return the nearest centre of sample i, its squared distance and the second-nearest
-    squared distance.
-
-    Each distance is the sum over features, in feature order, of ``(x - c)^2`` in float64:
-    the same numbers as `lloyd.assign_dense`, and ties go to the lowest index as there.
-    """
-    n_clusters, n_features = centers.shape
-    best = 0
-    best_dist = np.inf
-    second_dist = np.inf
-    for j in range(n_clusters):
-        d = 0.0
-        for f in range(n_features):
-            diff = np.float64(X[i, f]) - centers[j, f]
-            d += diff * diff
-        # Branch-free update of the two smallest: data-dependent branches would mispredict.
-        second_dist = min(second_dist, max(best_dist, d))
-        if d < best_dist:
-            best = j
-        best_dist = min(best_dist, d)
-    return best, best_dist, second_dist
-
-
 # Modes of `assign_hamerly`.
 FIRST = 0  # scan every centre for every sample; write whole sums
 FULL_SUMS = 1  # use the bounds; write whole sums (after the sums stopped matching the labels)
