@@ -1,8 +1,8 @@
 """Tests of the accelerated exact algorithms: each must reproduce plain Lloyd's labels.
 
-Yinyang and gemm also reproduce Lloyd's centres bit for bit. Hamerly keeps its centre sums
-up to date by adding and removing moved samples, so its centres may differ from Lloyd's in
-the last bits.
+Yinyang and gemm also reproduce Lloyd's centres bit for bit. Hamerly and simd keep their
+centre sums up to date by adding and removing moved samples, so their centres may differ
+from Lloyd's in the last bits.
 """
 
 import numpy as np
@@ -12,22 +12,27 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from julei import KMeans
 from julei import kmeans as kmeans_module
-from julei._accelerated import MERGE_MIN_SAMPLES, choose_algorithm, run_gemm, run_hamerly, run_yinyang
-from julei._kernels import dedup, dense_gemm, hamerly, yinyang
+from julei._accelerated import (
+    MERGE_MIN_SAMPLES, choose_algorithm, run_gemm, run_hamerly, run_simd, run_yinyang,
+)
+from julei._kernels import dedup, dense_gemm, hamerly, simd, yinyang
 
-DRIVERS = {"hamerly": run_hamerly, "yinyang": run_yinyang, "gemm": run_gemm}
+DRIVERS = {"hamerly": run_hamerly, "yinyang": run_yinyang, "gemm": run_gemm, "simd": run_simd}
 
-# Relative rounding allowed between Hamerly's incrementally kept sums and Lloyd's.
+# Drivers whose centre sums are kept by adding and removing the samples that move.
+INCREMENTAL = {"hamerly", "simd"}
+
+# Relative rounding allowed between incrementally kept sums and Lloyd's.
 INCREMENTAL_RTOL = {np.dtype(np.float32): 2e-7, np.dtype(np.float64): 1e-12}
 
 
 def assert_same_fit(name, result, expected):
     """Assert that a driver's run equals Lloyd's: labels exactly, centres and inertia
-    exactly or, for Hamerly, up to the rounding of its sums."""
+    exactly or, for the incremental drivers, up to the rounding of their sums."""
     assert_array_equal(result.labels, expected.labels)
     assert result.centers.dtype == expected.centers.dtype
     assert result.n_iter == expected.n_iter
-    if name == "hamerly":
+    if name in INCREMENTAL:
         rtol = INCREMENTAL_RTOL[result.centers.dtype]
         assert_allclose(result.centers, expected.centers, rtol=rtol, atol=rtol * np.abs(expected.centers).max())
         assert result.inertia == pytest.approx(expected.inertia, rel=10 * rtol)
@@ -40,8 +45,9 @@ def assert_same_fit(name, result, expected):
         assert result.inertia == expected.inertia
 
 
-# (n_samples, n_features, n_clusters): low, middle and high dimension, one to many clusters.
-SHAPES = [(1500, 2, 1), (2000, 3, 16), (2500, 8, 40), (1500, 32, 100), (800, 300, 10)]
+# (n_samples, n_features, n_clusters): low, middle and high dimension, one to many clusters,
+# and widths and cluster counts that the simd kernel pads (5 features, 7 clusters).
+SHAPES = [(1500, 2, 1), (2000, 3, 16), (1800, 5, 7), (2500, 8, 40), (1500, 32, 100), (800, 300, 10)]
 
 
 def blobs(rng, n_samples, n_features, n_clusters, dtype, offset=0.0):
@@ -201,7 +207,7 @@ def test_recheck_tolerance_by_dtype():
 
 @pytest.mark.parametrize(
     "shape, n_clusters, expected",
-    [((100, 3), 16, "hamerly"), ((100, 32), 100, "hamerly"), ((100, 784), 10, "gemm")],
+    [((100, 3), 16, "simd"), ((100, 4), 6, "simd"), ((100, 32), 100, "hamerly"), ((100, 784), 10, "gemm")],
 )
 def test_choose_algorithm_by_shape(shape, n_clusters, expected):
     assert choose_algorithm(np.zeros(shape), n_clusters) == expected
@@ -260,3 +266,112 @@ def test_merged_rows_relocate_like_lloyd(rng):
     expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=300, tol=0.0)
     result = run_hamerly(X, weights, centers_init, max_iter=300, tol=0.0)
     assert_same_fit("hamerly", result, expected)
+
+
+def near_bisectors(rng, centers, n_samples, scale, dtype):
+    """Return samples within ``scale`` (relative) of the bisecting planes of centre pairs,
+    where float32 distances cannot tell the two centres apart."""
+    n_clusters, n_features = centers.shape
+    a = rng.integers(0, n_clusters, n_samples)
+    b = (a + rng.integers(1, n_clusters, n_samples)) % n_clusters
+    midpoints = 0.5 * (centers[a] + centers[b])
+    return (midpoints * (1.0 + scale * rng.normal(size=(n_samples, n_features)))).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("offset", [0.0, 1e3], ids=["origin", "offset"])
+def test_simd_close_calls_match_lloyd(dtype, offset, rng):
+    # Samples on or a hair off the planes halfway between centres, at every scale from
+    # exact ties to 1e-3: the float32 lanes must hand each close call to the exact check.
+    centers = (rng.normal(size=(5, 4)) + offset).astype(dtype)
+    X = np.concatenate([
+        near_bisectors(rng, centers, 400, scale, dtype) for scale in (0.0, 1e-9, 1e-7, 1e-5, 1e-3)
+    ])
+    weights = np.ones(X.shape[0], dtype=dtype)
+    expected = kmeans_module._run_lloyd(X, weights, centers, max_iter=1, tol=0.0)
+    result = run_simd(X, weights, centers, max_iter=1, tol=0.0)
+    assert_same_fit("simd", result, expected)
+
+
+def test_simd_counts_close_calls(rng):
+    centers = rng.normal(size=(3, 2)).astype(np.float32)
+    X = near_bisectors(rng, centers, 300, 0.0, np.float32)
+    n_groups = 4
+    totals = [np.zeros((n_groups, 3, 2)), np.zeros((n_groups, 3)), np.zeros((n_groups, 3)),
+              np.zeros((n_groups, 3), dtype=np.int64)]
+    changed = np.zeros(n_groups, dtype=np.int64)
+    exact = np.zeros(n_groups, dtype=np.int64)
+    shift = X.mean(axis=0)
+    coefs, offsets, centers_sq_max = simd.padded_centers(centers, shift)
+    labels = np.full(300, -1, dtype=np.int32)
+    simd.assign_simd(
+        X, np.ones(300, dtype=np.float32), centers, shift, coefs, offsets, centers_sq_max,
+        simd.close_call_scale(2), np.zeros(2), labels, hamerly.FIRST, *totals, changed, exact,
+    )
+    distances = ((X.astype(np.float64)[:, None, :] - centers.astype(np.float64)) ** 2).sum(axis=2)
+    assert_array_equal(labels, distances.argmin(axis=1))
+    assert changed.sum() == 300
+    # Midpoints are ties up to the rounding of X, so most of them need the exact check.
+    assert exact.sum() > 150
+
+
+def test_simd_padding_matches_centres(rng):
+    centers = rng.normal(size=(5, 6))
+    shift = rng.normal(size=6)
+    coefs, offsets, centers_sq_max = simd.padded_centers(centers, shift)
+    assert coefs.shape == (6, 8)
+    assert_allclose(coefs[:5, :6], -2.0 * (centers - shift), rtol=1e-6)
+    assert (coefs[5] == 0).all() and (coefs[:, 6:] == 0).all()
+    assert offsets[5] == np.inf
+    assert_allclose(offsets[:5], ((centers - shift) ** 2).sum(axis=1), rtol=1e-6)
+    assert centers_sq_max == pytest.approx(offsets[:5].max())
+
+
+def test_simd_huge_values_fall_back_to_hamerly(rng, caplog):
+    X = blobs(rng, 600, 3, 4, np.float64) * 1e17
+    weights = np.ones(600)
+    centers_init = X[:4].copy()
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=100, tol=0.0)
+    with caplog.at_level("INFO", logger="julei._accelerated"):
+        result = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)
+    assert "Hamerly" in caplog.text
+    assert_same_fit("simd", result, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_simd_far_from_origin_matches_lloyd(dtype, rng):
+    # Data at 1e4 with unit spread: the shift by the centres' mean keeps float32 precise
+    # enough that close calls stay rare, and the result must still be Lloyd's.
+    X = blobs(rng, 3000, 4, 6, dtype, offset=1e4)
+    weights = np.ones(3000, dtype=dtype)
+    centers_init = X[:6].copy()
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=300, tol=0.0)
+    result = run_simd(X, weights, centers_init, max_iter=300, tol=0.0)
+    assert_same_fit("simd", result, expected)
+
+
+def test_simd_on_duplicates_matches_lloyd(rng):
+    palette = rng.integers(0, 8, size=(300, 3)) / 7.0
+    X = palette[rng.integers(0, 300, 60_000)].astype(np.float32)
+    weights = np.ones(60_000, dtype=np.float32)
+    centers_init = palette[:6].astype(np.float32)
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=100, tol=0.0)
+    result = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)
+    assert_array_equal(result.labels, expected.labels)
+    assert_allclose(result.centers, expected.centers, rtol=1e-5)
+    assert result.n_iter == expected.n_iter
+
+
+def test_merge_probe_skips_distinct_rows(rng):
+    # Continuous data: the probe of the first rows finds no duplicates and the merge is
+    # not attempted on the whole data.
+    from julei._accelerated import merge_rows
+
+    X = rng.normal(size=(3 * dedup.EARLY_CHECK_ROWS, 3))
+    assert merge_rows(X, np.ones(X.shape[0])) is None
+    repeated = np.round(X, 0)
+    merged = merge_rows(repeated, np.ones(X.shape[0]))
+    assert merged is not None
+    unique, weights, inverse = merged
+    assert_array_equal(unique[inverse], repeated)
+    assert weights.sum() == X.shape[0]

@@ -301,6 +301,7 @@ _ALGORITHMS = {
     "hamerly": _accelerated.run_hamerly,
     "yinyang": _accelerated.run_yinyang,
     "gemm": _accelerated.run_gemm,
+    "simd": _accelerated.run_simd,
 }
 
 

@@ -33,7 +33,7 @@ def compile_kernels(dtype):
         model.predict(X)
         model.transform(X)
         model.score(X)
-    for algorithm in ("lloyd", "hamerly", "yinyang", "gemm"):
+    for algorithm in ("lloyd", "hamerly", "simd", "yinyang", "gemm"):
         KMeans(4, algorithm=algorithm, init=low[:4], n_init=1).fit(low)
     KMeans(4, random_state=0).fit(sp.csr_matrix(low))
     # Many repeated rows: the duplicate merge in front of Hamerly.
