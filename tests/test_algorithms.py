@@ -293,44 +293,102 @@ def test_simd_close_calls_match_lloyd(dtype, offset, rng):
     assert_same_fit("simd", result, expected)
 
 
+def run_kernel(X, centers, mode=hamerly.FIRST, shift=None):
+    """Run `simd.assign_simd` once on unit weights; return the labels and close calls."""
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    n_groups = 4
+    totals = [np.zeros((n_groups, n_clusters, n_features)), np.zeros((n_groups, n_clusters)),
+              np.zeros((n_groups, n_clusters)), np.zeros((n_groups, n_clusters), dtype=np.int64)]
+    changed = np.zeros(n_groups, dtype=np.int64)
+    exact = np.zeros(n_groups, dtype=np.int64)
+    shift = X.mean(axis=0) if shift is None else shift
+    factor = simd.error_factor(n_features)
+    coefs, offsets, penalties, _ = simd.padded_centers(centers, shift, factor)
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    simd.assign_simd(
+        X, np.ones(n_samples, dtype=X.dtype), centers, shift, coefs, offsets, penalties, 2 * factor,
+        np.zeros(n_features), labels, mode, *totals, changed, exact,
+    )
+    return labels, int(exact.sum())
+
+
 def test_simd_counts_close_calls(rng):
     centers = rng.normal(size=(3, 2)).astype(np.float32)
     X = near_bisectors(rng, centers, 300, 0.0, np.float32)
-    n_groups = 4
-    totals = [np.zeros((n_groups, 3, 2)), np.zeros((n_groups, 3)), np.zeros((n_groups, 3)),
-              np.zeros((n_groups, 3), dtype=np.int64)]
-    changed = np.zeros(n_groups, dtype=np.int64)
-    exact = np.zeros(n_groups, dtype=np.int64)
-    shift = X.mean(axis=0)
-    coefs, offsets, centers_sq_max = simd.padded_centers(centers, shift)
-    labels = np.full(300, -1, dtype=np.int32)
-    simd.assign_simd(
-        X, np.ones(300, dtype=np.float32), centers, shift, coefs, offsets, centers_sq_max,
-        simd.close_call_scale(2), np.zeros(2), labels, hamerly.FIRST, *totals, changed, exact,
-    )
+    labels, n_exact = run_kernel(X, centers)
     distances = ((X.astype(np.float64)[:, None, :] - centers.astype(np.float64)) ** 2).sum(axis=2)
     assert_array_equal(labels, distances.argmin(axis=1))
-    assert changed.sum() == 300
     # Midpoints are ties up to the rounding of X, so most of them need the exact check.
-    assert exact.sum() > 150
+    assert n_exact > 150
+
+
+def test_simd_far_centre_keeps_close_calls_rare(rng):
+    # An outlier that is a centre must not raise the other samples' thresholds: each
+    # centre's error is bounded by its own norm.
+    X = rng.normal(size=(20_000, 2)) + rng.normal(size=(8, 2))[rng.integers(0, 8, 20_000)] * 4
+    X[0] = [1e4, 1e4]
+    centers = X[:8].copy()
+    labels, n_exact = run_kernel(X, centers)
+    distances = ((X[:, None, :] - centers) ** 2).sum(axis=2)
+    assert_array_equal(labels, distances.argmin(axis=1))
+    assert n_exact < 0.01 * X.shape[0]
+
+
+def test_simd_tiny_values_stay_in_lanes(rng):
+    # float32 data at 1e-18: squared distances near 1e-36 are still normal numbers, and the
+    # underflow slack must be far below them.
+    X = (rng.normal(size=(5000, 3)) * 1e-18).astype(np.float32)
+    centers = X[:5].copy()
+    labels, n_exact = run_kernel(X, centers)
+    distances = ((X.astype(np.float64)[:, None, :] - centers.astype(np.float64)) ** 2).sum(axis=2)
+    assert_array_equal(labels, distances.argmin(axis=1))
+    assert n_exact < 0.01 * X.shape[0]
 
 
 def test_simd_padding_matches_centres(rng):
     centers = rng.normal(size=(5, 6))
     shift = rng.normal(size=6)
-    coefs, offsets, centers_sq_max = simd.padded_centers(centers, shift)
+    coefs, offsets, penalties, centers_sq_max = simd.padded_centers(centers, shift, 1e-6)
+    squares = ((centers - shift) ** 2).sum(axis=1)
     assert coefs.shape == (6, 8)
     assert_allclose(coefs[:5, :6], -2.0 * (centers - shift), rtol=1e-6)
     assert (coefs[5] == 0).all() and (coefs[:, 6:] == 0).all()
     assert offsets[5] == np.inf
-    assert_allclose(offsets[:5], ((centers - shift) ** 2).sum(axis=1), rtol=1e-6)
-    assert centers_sq_max == pytest.approx(offsets[:5].max())
+    assert_allclose(offsets[:5], squares, rtol=1e-6)
+    assert_allclose(penalties[:5], 1e-6 * squares, rtol=1e-6)
+    assert penalties[5] == 0
+    assert centers_sq_max == pytest.approx(squares.max(), rel=1e-6)
 
 
-def test_simd_huge_values_fall_back_to_hamerly(rng, caplog):
-    X = blobs(rng, 600, 3, 4, np.float64) * 1e17
+@pytest.mark.parametrize("name", sorted(INCREMENTAL))
+def test_extreme_weight_ratio_matches_lloyd(name):
+    # Two samples of weight 1e20 leave cluster 0 in the second step. Removing them from
+    # the kept sums cancels the light sample that stays, so the sums must be formed again.
+    X = np.array([[-1.0], [1.0], [0.0], [-1.2], [-2.0], [1.2], [2.0]])
+    weights = np.array([1e20, 1e20, 1.0, 1.0, 1.0, 1.0, 1.0])
+    centers_init = np.array([[0.0], [-2.2], [2.2]])
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=10, tol=0.0)
+    result = DRIVERS[name](X, weights, centers_init, max_iter=10, tol=0.0)
+    assert_array_equal(result.labels, expected.labels)
+    assert result.n_iter == expected.n_iter
+
+
+@pytest.mark.parametrize("scale", [1e17, 1e40], ids=["beyond-lanes", "beyond-float32"])
+def test_simd_huge_values_match_lloyd(scale, rng):
+    # Squared norms above MAX_SQ make every sample a close call, computed in float64.
+    X = blobs(rng, 600, 3, 4, np.float64) * scale
     weights = np.ones(600)
     centers_init = X[:4].copy()
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=100, tol=0.0)
+    result = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)
+    assert_same_fit("simd", result, expected)
+
+
+def test_simd_wide_data_falls_back_to_hamerly(rng, caplog):
+    X = blobs(rng, 300, simd.MAX_FEATURES + 1, 3, np.float32)
+    weights = np.ones(300, dtype=np.float32)
+    centers_init = X[:3].copy()
     expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=100, tol=0.0)
     with caplog.at_level("INFO", logger="julei._accelerated"):
         result = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)

@@ -19,7 +19,7 @@ from julei._kernels import dense_gemm as _gemm
 from julei._kernels import hamerly as _hamerly
 from julei._kernels import simd as _simd
 from julei._kernels import yinyang as _yinyang
-from julei._kernels._common import column_mean_var, n_groups_for
+from julei._kernels._common import column_mean, column_mean_var, n_groups_for
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,11 @@ def _iterate(X, sample_weight, centers_init, max_iter, tol, assign, on_move):
     return _lloyd_loop(X, sample_weight, centers_init, max_iter, tol, step, assign_final)
 
 
+# Share of the total sample weight below which a cluster's incrementally kept weight is
+# summed again from scratch.
+LIGHT_WEIGHT_SHARE = 1e-9
+
+
 class _Totals:
     """Per-cluster float64 totals kept across the steps of an incremental driver, with the
     per-group buffers that each assignment step fills."""
@@ -162,10 +167,20 @@ def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, 
     totals = _Totals(n_samples, centers_init.shape[0], n_features)
     changed = np.zeros(n_groups_for(n_samples), dtype=np.int64)
     mode = [_hamerly.FIRST]
+    # A cluster weight this small against the total may be what float64 cancellation left
+    # after heavy samples were removed: each addition rounds by about 1e-16 of the total.
+    light_weight = LIGHT_WEIGHT_SHARE * float(np.sum(sample_weight, dtype=np.float64))
 
     def step(iteration, centers, labels):
         assign(centers, labels, totals, changed, mode[0], mean)
+        n_changed = int(changed.sum())
         totals.collect(add=mode[0] == _hamerly.DELTAS)
+        if mode[0] == _hamerly.DELTAS and ((totals.counts > 0) & (totals.weights <= light_weight)).any():
+            # Removing heavy samples from a cluster can cancel the light ones that remain
+            # (weights 1e20 and 1 leave 0). Such sums are formed again from the labels.
+            logger.debug("A cluster's kept weight is too light to trust; summing all samples again.")
+            assign(centers, labels, totals, changed, _hamerly.FULL_SUMS, mean)
+            totals.collect(add=False)
         inertia = totals.inertia(centers, mean)
         relocated = bool((totals.weights == 0).any())
         centers_new, shift = _kmeans._centers_from_sums(
@@ -173,7 +188,7 @@ def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, 
         )
         mode[0] = _hamerly.FULL_SUMS if relocated else _hamerly.DELTAS
         on_move(centers, centers_new)
-        return inertia, centers_new, shift, int(changed.sum()), relocated
+        return inertia, centers_new, shift, n_changed, relocated
 
     def assign_final(centers, labels):
         assign(centers, labels, totals, changed, mode[0], mean)
@@ -299,18 +314,21 @@ def run_hamerly(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None
 def run_simd(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
     """Run Lloyd's algorithm with float32 SIMD distances and exact close calls from
     ``centers_init`` on validated dense input."""
-    if X.shape[1] > 64 or _simd.max_abs(X, n_groups_for(X.shape[0])) > _simd.MAX_ABS:
-        logger.info("Data too wide or too large for float32 lanes; using Hamerly's bounds.")
+    if X.shape[1] > _simd.MAX_FEATURES:
+        logger.info("More than %d features do not fit the float32 lanes; using Hamerly's bounds.", _simd.MAX_FEATURES)
         return run_hamerly(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
-    scale = _simd.close_call_scale(X.shape[1])
+    factor = _simd.error_factor(X.shape[1])
     exact = np.zeros(n_groups_for(X.shape[0]), dtype=np.int64)
-    # Distances are taken from a point near the data, so that float32 keeps their precision.
-    shift = np.asarray(centers_init, dtype=np.float64).mean(axis=0).astype(X.dtype)
+    # Distances are taken from the data's mean, so that float32 keeps their precision near
+    # the data whatever the initial centres.
+    shift = column_mean(X, n_groups_for(X.shape[0])).astype(X.dtype)
 
     def assign(centers, labels, totals, changed, mode, mean):
-        coefs, offsets, centers_sq_max = _simd.padded_centers(centers, shift)
+        coefs, offsets, penalties, centers_sq_max = _simd.padded_centers(centers, shift, factor)
+        # Centres too far out for float32: every sample is checked in float64.
+        sample_scale = 2.0 * factor if centers_sq_max <= _simd.MAX_SQ else np.inf
         _simd.assign_simd(
-            X, sample_weight, centers, shift, coefs, offsets, centers_sq_max, scale, mean, labels, mode,
+            X, sample_weight, centers, shift, coefs, offsets, penalties, sample_scale, mean, labels, mode,
             totals.group_sums, totals.group_weights, totals.group_sq, totals.group_counts, changed, exact,
         )
         logger.debug("%d close calls computed in float64.", int(exact.sum()))

@@ -39,7 +39,7 @@ def check_X(estimator, X, *, reset, copy=False):
 def check_finite(X, name="X"):
     """Raise a ValueError naming the first NaN or infinite entry of X, if there is one."""
     values = X.data if sp.issparse(X) else X
-    if values.ndim == 2 and values.size >= PARALLEL_CHECK_SIZE:
+    if values.ndim == 2 and values.size >= PARALLEL_CHECK_SIZE and values.flags.c_contiguous:
         if all_finite(values, n_groups_for(values.shape[0])):
             return
     else:

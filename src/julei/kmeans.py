@@ -347,14 +347,18 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     tol : float, default=1e-4
         Convergence tolerance: a run stops when the summed squared centre shift falls to
         ``tol`` times the mean variance of the features, or when no label changes.
-    algorithm : {'auto', 'lloyd', 'hamerly', 'yinyang', 'gemm'}, default='auto'
+    algorithm : {'auto', 'lloyd', 'simd', 'hamerly', 'yinyang', 'gemm'}, default='auto'
         Algorithm of one run. Every choice gives the same result from the same initial
-        centres; 'auto' picks the fastest for the data's shape. 'hamerly' (one distance
-        bound per sample, for few clusters) and 'yinyang' (one bound per group of about ten
-        centres) skip distances that cannot change a label; 'gemm' computes distances by
-        chunked matrix products, for many features. Sparse input always runs 'lloyd'.
-        On data with at most 4 features and many repeated rows (photo colours), 'hamerly'
-        first merges the repeats into weighted rows, which changes results only by rounding.
+        centres; 'auto' picks the fastest for the data's shape. 'simd' (up to 16 features
+        and 128 clusters) computes every distance in float32 SIMD lanes and re-checks in
+        float64 the samples whose two nearest centres are too close to call. 'hamerly' (one
+        distance bound per sample, for few clusters) and 'yinyang' (one bound per group of
+        about ten centres) skip distances that cannot change a label; 'gemm' computes
+        distances by chunked matrix products, for many features. Sparse input always runs
+        'lloyd'. 'simd' and 'hamerly' keep the centre sums by adding and removing the
+        samples that move, so their centres equal Lloyd's up to rounding. On data with at
+        most 4 features and many repeated rows (photo colours), both first merge the
+        repeats into weighted rows, which also changes results only by rounding.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial centres.
     copy_x : bool, default=True

@@ -2,15 +2,15 @@
 
 For few features and few clusters a full Lloyd pass costs little arithmetic per sample, and
 bounds (Hamerly's) cost as much memory traffic as the distances they skip. This kernel
-instead computes every distance, but in float32 and across 16 samples at a time: each block
-of samples is transposed into a small float32 buffer, one feature per row, and the
-distances to each centre are formed over the block's samples in SIMD lanes.
+computes every distance instead, in float32 and over many samples at once. Each block of
+samples is transposed into a small float32 buffer, one feature per row. The distances to
+each centre are then formed over the block's samples in SIMD lanes.
 
 float32 distances can order two centres differently from the float64 distances of
-`lloyd.assign_dense`. `close_call_scale` bounds the float32 error of every distance of a
-sample; where the nearest and second-nearest float32 distances are closer than twice that
-bound, the sample's distances are recomputed exactly as `lloyd.assign_dense` computes them.
-The labels therefore equal Lloyd's from the same centres.
+`lloyd.assign_dense`. `error_factor` bounds the float32 error of each distance, per centre.
+Where the nearest float32 distance is not below every other by more than both errors, the
+sample's distances are recomputed exactly as `lloyd.assign_dense` computes them. The labels
+therefore equal Lloyd's from the same centres.
 
 The centre sums are kept as `hamerly.assign_hamerly` keeps them: whole in the first step,
 and afterwards changed only by the samples that move, so the centres equal Lloyd's up to the
@@ -28,29 +28,37 @@ BLOCK = 256
 # Unit roundoff of float32.
 _UNIT = 2.0**-24
 
-# Largest absolute value of X for which this kernel is used. Every term of a float32
-# distance then stays below 1e33, far from float32's overflow at 3e38, for up to 64 features.
-MAX_ABS = 1e15
+# Largest squared norm of a shifted sample or centre that the float32 lanes accept. Below
+# it every term of a float32 distance stays under 3e30, far from float32's overflow at 3e38.
+# A sample above it is a close call. Centres above it make every sample a close call,
+# because the driver then passes an infinite scale.
+MAX_SQ = 1e30
+
+# Widest data the kernel takes: with at most 64 features the terms above cannot add up to
+# an overflow.
+MAX_FEATURES = 64
 
 
-def close_call_scale(n_features):
-    """Return the factor ``s`` such that the nearest centre in float32 is certainly the
-    nearest in float64 when the gap to the second-nearest exceeds ``s (|a|^2 + max |b|^2)``.
+def error_factor(n_features):
+    """Return ``h`` such that each float32 distance of `assign_simd` is within
+    ``h (|a|^2 + |b|^2)`` of the exact one, with ``a = x - shift`` and ``b = c - shift``.
 
-    With ``a = x - shift`` and ``b = c - shift``, rounding both to float32, forming
-    ``|b|^2 - 2 a.b`` over ``d`` (padded) features and the shift itself each add at most a few
-    unit roundoffs relative to ``|a|^2 + |b|^2``, for at most ``2 (d + 5) u (|a|^2 + |b|^2)``
-    per distance. The gap must exceed the error of both distances; the factor has 25 % to
-    spare for the float32 rounding of ``|a|^2`` and for the float64 rounding of Lloyd's own
-    distances.
+    Rounding x and c to float32 after the shift moves the distance by at most
+    ``4 u (|a|^2 + |b|^2)``, with u the unit roundoff. Forming ``|b|^2 - 2 a.b`` over ``d``
+    (padded) features adds at most ``2 (d + 1) u (|a|^2 + |b|^2)``, and the three
+    subtractions of the close-call test at most ``6 u`` more. The factor has 25 % to spare
+    over that sum, ``2 (d + 6) u``, for second-order terms and for the float64 rounding of
+    Lloyd's own distances.
     """
     padded = -(-n_features // 4) * 4
-    return 2 * 1.25 * 2 * (padded + 5) * _UNIT
+    return 1.25 * 2 * (padded + 6) * _UNIT
 
 
-# Added to every close-call threshold, so that float32 underflow, which loses precision in
-# absolute rather than relative terms, never hides a close call.
-UNDERFLOW_SLACK = 1e-36
+# Added to every close-call threshold. A float32 result below 2**-126 is rounded in absolute
+# terms, by at most 2**-150 per operation, so the relative bound alone would not cover data
+# that small. Each distance and test take at most 2 * MAX_FEATURES + 8 operations, and the
+# slack covers two of them four times over.
+UNDERFLOW_SLACK = 8 * (2 * MAX_FEATURES + 8) * 2.0**-150
 
 
 @numba.njit(cache=True)
@@ -87,28 +95,38 @@ def _load_rows(X, flat, start, n, n_features, shift, rows, rows_sq):
 
 
 @numba.njit(inline="always")
-def _keep_nearest(t, j, best, best_dist, second_dist):
-    """Fold the distance ``t`` of centre j into a sample's nearest centre, its distance and
-    the second-nearest distance; return the three."""
-    second_dist = min(second_dist, max(best_dist, t))
-    best = np.int32(j) if t < best_dist else best
-    best_dist = min(best_dist, t)
-    return best, best_dist, second_dist
+def _keep_nearest(t, low, j, best, best_t, best_low, other_low):
+    """Fold centre j into a sample's state and return the new state.
+
+    ``t`` is the centre's float32 distance and ``low`` that distance less the centre's own
+    part of the error bound. The state is the nearest centre, its distance and lowered
+    distance, and the smallest lowered distance among all other centres.
+    """
+    better = t < best_t
+    other_low = min(other_low, best_low) if better else min(other_low, low)
+    best = np.int32(j) if better else best
+    best_low = low if better else best_low
+    best_t = t if better else best_t
+    return best, best_t, best_low, other_low
 
 
 @numba.njit(parallel=True, cache=True)
-def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max, scale, mean, labels,
+def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sample_scale, mean, labels,
                 mode, group_sums, group_weights, group_sq, group_counts, group_changed, group_exact):
     """Label every sample with its nearest centre, in float32 lanes with exact close calls.
 
     Distances are compared through ``t_j = |b_j|^2 - 2 a.b_j``, which differs from
     ``|a - b_j|^2`` by ``|a|^2``, the same for every centre, with ``a = x - shift`` and
-    ``b_j = c_j - shift`` rounded to float32. ``coefs`` holds ``-2 b_j`` and ``offsets``
+    ``b_j = c_j - shift`` rounded to float32. ``coefs`` contains ``-2 b_j`` and ``offsets``
     ``|b_j|^2``, both padded to a multiple of 4 features (zeros) and an even number of
-    centres (an infinite offset). A sample whose nearest and second-nearest ``t`` differ by
-    at most ``scale (|a|^2 + centers_sq_max) + UNDERFLOW_SLACK`` (``scale`` from
-    `close_call_scale`, ``centers_sq_max`` the largest ``|b_j|^2``) is labelled by
-    `_nearest_exact` instead.
+    centres (an infinite offset). ``penalties`` contains each centre's part of the error
+    bound, ``h |b_j|^2`` (``h`` from `error_factor`), and ``sample_scale`` is ``2 h``.
+
+    The nearest centre in float32 is certainly Lloyd's when its distance, raised by its
+    error ``h (|a|^2 + |b|^2)``, is below every other distance lowered by its own error. A
+    sample for which that fails by the float32 numbers, or whose ``|a|^2`` exceeds `MAX_SQ`
+    (infinity included), is labelled by `_nearest_exact` instead. An infinite
+    ``sample_scale`` sends every sample there.
 
     The group buffers are filled as in `hamerly.assign_hamerly` for ``mode``: whole sums in
     modes `hamerly.FIRST` and `hamerly.FULL_SUMS`, only the changes of moved samples in mode
@@ -117,7 +135,7 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max
     # No fastmath flags here, not even 'contract': numba compiles the functions this kernel
     # calls with its flags and caches them that way, and a fused multiply-add in
     # `_nearest_exact` broke a tie differently from `lloyd.assign_dense`.
-    # X (n_samples, n_features) C-contiguous IN | sample_weight (n_samples,) IN
+    # X (n_samples, n_features) C-contiguous, finite IN | sample_weight (n_samples,) IN
     # centers (n_clusters, n_features) IN | shift (n_features,) dtype of X IN
     # coefs (n_padded_clusters, n_padded_features) float32 IN | offsets (n_padded_clusters,) float32 IN
     # mean (n_features,) float64 IN | labels (n_samples,) int32 INOUT
@@ -128,8 +146,8 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max
     n_padded_clusters, n_padded_features = coefs.shape
     n_groups = group_changed.shape[0]
     flat = X.reshape(-1)
-    threshold_sq = np.float32(centers_sq_max)
-    threshold_scale = np.float32(scale)
+    scale = np.float32(sample_scale)
+    slack = np.float32(UNDERFLOW_SLACK)
     for g in numba.prange(n_groups):
         start = g * n_samples // n_groups
         stop = (g + 1) * n_samples // n_groups
@@ -144,8 +162,9 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max
         rows_sq = np.empty(BLOCK, dtype=np.float32)
         partial_a = np.empty(BLOCK, dtype=np.float32)
         partial_b = np.empty(BLOCK, dtype=np.float32)
-        best_dist = np.empty(BLOCK, dtype=np.float32)
-        second_dist = np.empty(BLOCK, dtype=np.float32)
+        best_t = np.empty(BLOCK, dtype=np.float32)
+        best_low = np.empty(BLOCK, dtype=np.float32)
+        other_low = np.empty(BLOCK, dtype=np.float32)
         best = np.empty(BLOCK, dtype=np.int32)
         flagged = np.zeros(BLOCK, dtype=np.uint8)
         flag_words = flagged.view(np.uint64)
@@ -163,8 +182,9 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max
                 _load_rows(X, flat, block_start, n, n_features, shift, rows, rows_sq)
             for p in range(n):
                 best[p] = 0
-                best_dist[p] = np.inf
-                second_dist[p] = np.inf
+                best_t[p] = np.inf
+                best_low[p] = np.inf
+                other_low[p] = np.inf
             last = n_padded_features - 4
             for j in range(0, n_padded_clusters, 2):
                 # Features before the last four are summed into the partial buffers first.
@@ -184,21 +204,28 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max
                                   coefs[j + 1, last + 3])
                 from_partial = last > 0
                 offset_a, offset_b = offsets[j], offsets[j + 1]
+                penalty_a, penalty_b = penalties[j], penalties[j + 1]
                 for p in range(n):
                     r0, r1, r2, r3 = rows[last, p], rows[last + 1, p], rows[last + 2, p], rows[last + 3, p]
                     ta = (partial_a[p] if from_partial else offset_a) + r0 * a0 + r1 * a1 + r2 * a2 + r3 * a3
                     tb = (partial_b[p] if from_partial else offset_b) + r0 * b0 + r1 * b1 + r2 * b2 + r3 * b3
-                    near, near_dist, second = _keep_nearest(ta, j, best[p], best_dist[p], second_dist[p])
-                    best[p], best_dist[p], second_dist[p] = _keep_nearest(tb, j + 1, near, near_dist, second)
-            # Flag close calls and moved samples over the whole block; most blocks have none.
+                    near, near_t, near_low, other = _keep_nearest(
+                        ta, ta - penalty_a, j, best[p], best_t[p], best_low[p], other_low[p]
+                    )
+                    best[p], best_t[p], best_low[p], other_low[p] = _keep_nearest(
+                        tb, tb - penalty_b, j + 1, near, near_t, near_low, other
+                    )
             # Flags: 2 for a close call, 1 for a sample that changes cluster, 0 for neither.
             block_labels = labels[block_start:block_start + n]
             any_flagged = np.uint8(0)
             for p in range(n):
-                threshold = threshold_scale * (rows_sq[p] + threshold_sq) + np.float32(UNDERFLOW_SLACK)
-                gap = second_dist[p] - best_dist[p]
+                # Both errors: 2 h |a|^2, plus h |b|^2 of the nearest centre (its distance
+                # less its lowered distance); the other centre's h |b|^2 is in other_low.
+                threshold = scale * rows_sq[p] + (best_t[p] - best_low[p]) + slack
+                gap = other_low[p] - best_t[p]
                 # Written so that a NaN gap counts as a close call.
-                flag = np.uint8(2) if not gap > threshold else np.uint8(best[p] != block_labels[p])
+                close = not gap > threshold or rows_sq[p] > MAX_SQ
+                flag = np.uint8(2) if close else np.uint8(best[p] != block_labels[p])
                 flagged[p] = flag
                 any_flagged |= flag
             if any_flagged:
@@ -234,32 +261,24 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, centers_sq_max
         group_exact[g] = exact
 
 
-def padded_centers(centers, shift):
-    """Return ``(coefs, offsets, centers_sq_max)`` of `assign_simd` for ``centers``.
+def padded_centers(centers, shift, factor):
+    """Return ``(coefs, offsets, penalties, centers_sq_max)`` of `assign_simd` for ``centers``.
 
-    ``b_j = c_j - shift`` is rounded to float32; ``coefs`` holds ``-2 b_j`` and ``offsets``
-    ``|b_j|^2`` (summed in float64, then rounded), padded to a multiple of 4 features and an
-    even number of centres.
+    ``b_j = c_j - shift`` is rounded to float32. ``coefs`` contains ``-2 b_j``, ``offsets``
+    ``|b_j|^2`` (summed in float64, then rounded) and ``penalties`` ``factor |b_j|^2``, padded
+    to a multiple of 4 features and an even number of centres. ``centers_sq_max`` is the
+    largest ``|b_j|^2``.
     """
     n_clusters, n_features = centers.shape
-    shifted = (centers.astype(np.float64) - shift.astype(np.float64)).astype(np.float32)
-    coefs = np.zeros((n_clusters + n_clusters % 2, -(-n_features // 4) * 4), dtype=np.float32)
-    coefs[:n_clusters, :n_features] = -2.0 * shifted
-    squares = (shifted.astype(np.float64) ** 2).sum(axis=1)
-    offsets = np.full(coefs.shape[0], np.inf, dtype=np.float32)
-    offsets[:n_clusters] = squares
-    return coefs, offsets, float(np.float32(squares.max()))
-
-
-@numba.njit(parallel=True, cache=True)
-def max_abs(X, n_groups):
-    """Return the largest absolute value in X (float64)."""
-    n_samples, n_features = X.shape
-    partial = np.zeros(n_groups)
-    for g in numba.prange(n_groups):
-        largest = 0.0
-        for i in range(g * n_samples // n_groups, (g + 1) * n_samples // n_groups):
-            for f in range(n_features):
-                largest = max(largest, abs(np.float64(X[i, f])))
-        partial[g] = largest
-    return partial.max()
+    # Centres beyond float32's range become infinite here; the driver then checks every
+    # sample in float64.
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = (centers.astype(np.float64) - shift.astype(np.float64)).astype(np.float32)
+        coefs = np.zeros((n_clusters + n_clusters % 2, -(-n_features // 4) * 4), dtype=np.float32)
+        coefs[:n_clusters, :n_features] = -2.0 * shifted
+        squares = (shifted.astype(np.float64) ** 2).sum(axis=1)
+        offsets = np.full(coefs.shape[0], np.inf, dtype=np.float32)
+        offsets[:n_clusters] = squares
+        penalties = np.zeros(coefs.shape[0], dtype=np.float32)
+        penalties[:n_clusters] = factor * squares
+        return coefs, offsets, penalties, float(squares.max())
