@@ -19,7 +19,7 @@ from julei._kernels import dense_gemm as _gemm
 from julei._kernels import hamerly as _hamerly
 from julei._kernels import simd as _simd
 from julei._kernels import yinyang as _yinyang
-from julei._kernels._common import column_mean, column_mean_var, n_groups_for
+from julei._kernels._common import column_mean_var, n_groups_for
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +309,10 @@ def run_hamerly(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None
     return _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, on_move)
 
 
+# Rows whose mean `run_simd` measures distances from.
+SHIFT_SAMPLES = 1 << 16
+
+
 @_merge_duplicates_first
 @_lloyd_if_sparse
 def run_simd(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
@@ -319,9 +323,10 @@ def run_simd(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
         return run_hamerly(X, sample_weight, centers_init, max_iter=max_iter, tol=tol, n_threads=n_threads)
     factor = _simd.error_factor(X.shape[1])
     exact = np.zeros(n_groups_for(X.shape[0]), dtype=np.int64)
-    # Distances are taken from the data's mean, so that float32 keeps their precision near
-    # the data whatever the initial centres.
-    shift = column_mean(X, n_groups_for(X.shape[0])).astype(X.dtype)
+    # Distances are taken from a point amid the data, whatever the initial centres, so that
+    # float32 keeps their precision there: the mean of at most about 65,536 evenly spaced rows.
+    stride = max(1, X.shape[0] // SHIFT_SAMPLES)
+    shift = np.mean(X[::stride], axis=0, dtype=np.float64).astype(X.dtype)
 
     def assign(centers, labels, totals, changed, mode, mean):
         coefs, offsets, penalties, centers_sq_max = _simd.padded_centers(centers, shift, factor)
@@ -387,10 +392,11 @@ def run_gemm(X, sample_weight, centers_init, *, max_iter, tol, n_threads=None):
 # on how the clusters overlap. Below it Hamerly's bounds with incrementally kept sums win:
 # 7.4 ms per iteration at 200,000 x 32, k = 100, where a Lloyd pass takes 20 ms.
 GEMM_MIN_FEATURES = 128
-# Up to 16 features and 128 clusters the float32 lanes of `run_simd` were as fast as
-# Hamerly's bounds or faster on 200,000 samples of Gaussian blobs, well separated or
-# overlapping (0.75x to 2.4x Hamerly's time, median 1.5x), and 1.9 ms per iteration against
-# Hamerly's 4.9 ms at 1,000,000 x 4, k = 6. At 32 features Hamerly was faster in 5 cases of 6.
+# Up to 16 features and 128 clusters, on 200,000 samples of Gaussian blobs, Hamerly's time
+# over that of `run_simd` ranged from 0.75 to 2.4 (median about 1.5). simd lost only on
+# well-separated clusters that converged in a few steps, where bounds settle almost every
+# sample. At 1,000,000 x 4, k = 6 a step took about 2 ms against Hamerly's 5 ms. At 32
+# features Hamerly was faster in 5 cases of 6.
 SIMD_MAX_FEATURES = 16
 SIMD_MAX_CLUSTERS = 128
 

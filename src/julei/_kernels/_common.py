@@ -45,94 +45,61 @@ def numba_threads(n_threads, work=None):
         numba.set_num_threads(previous)
 
 
-# Rows summed together as one run of the flat array by `column_mean_var`, so that its
-# additions run in SIMD lanes whatever the number of features.
-LANE_ROWS = 8
-
-
-@numba.njit(inline="always")
-def _add_lanes(flat, start, stop, n_features, center_lanes, square, lanes):
-    """Add rows ``start .. stop`` of the flat X into ``lanes``, ``LANE_ROWS`` rows at a time:
-    lane ``l`` receives entries of feature ``l % n_features``, less ``center_lanes[l]`` and
-    squared when ``square`` is True."""
-    width = LANE_ROWS * n_features
-    row = start
-    while row + LANE_ROWS <= stop:
-        base = row * n_features
-        for lane in range(width):
-            value = flat[base + lane] - center_lanes[lane]
-            lanes[lane] += value * value if square else value
-        row += LANE_ROWS
-    for rest in range(row, stop):
-        for f in range(n_features):
-            value = flat[rest * n_features + f] - center_lanes[f]
-            lanes[f] += value * value if square else value
-
-
-@numba.njit(parallel=True, cache=True)
-def column_mean(X, n_groups):
-    """Return the unweighted mean of each column of the C-contiguous X, in float64."""
-    # X (n_samples, n_features) C-contiguous IN
-    n_samples, n_features = X.shape
-    flat = X.reshape(-1)
-    width = LANE_ROWS * n_features
-    partial = np.zeros((n_groups, width))
-    zeros = np.zeros(width)
-    for g in numba.prange(n_groups):
-        _add_lanes(flat, g * n_samples // n_groups, (g + 1) * n_samples // n_groups, n_features,
-                   zeros, False, partial[g])
-    mean = np.zeros(n_features)
-    for g in range(n_groups):
-        for lane in range(width):
-            mean[lane % n_features] += partial[g, lane]
-    return mean / n_samples
-
-
 @numba.njit(parallel=True, cache=True)
 def column_mean_var(X, n_groups):
-    """Return the unweighted mean and variance of each column of the C-contiguous X, in
-    float64, in two passes.
+    """Return the unweighted mean and variance of each column, in float64, in two passes.
 
-    Equal to ``X.mean(axis=0)`` and ``X.var(axis=0)`` up to the order of the additions,
-    without numpy's temporary (n_samples, n_features) copy.
+    Same values as ``X.mean(axis=0)`` and ``X.var(axis=0)`` without numpy's temporary
+    (n_samples, n_features) copy.
     """
-    # X (n_samples, n_features) C-contiguous IN
+    # X (n_samples, n_features) IN
     n_samples, n_features = X.shape
-    flat = X.reshape(-1)
-    width = LANE_ROWS * n_features
-    mean = column_mean(X, n_groups)
+    partial = np.zeros((n_groups, n_features))
+    for g in numba.prange(n_groups):
+        start = g * n_samples // n_groups
+        stop = (g + 1) * n_samples // n_groups
+        for i in range(start, stop):
+            for f in range(n_features):
+                partial[g, f] += X[i, f]
+    mean = np.zeros(n_features)
+    for g in range(n_groups):
+        for f in range(n_features):
+            mean[f] += partial[g, f]
+    mean /= n_samples
 
     # Second pass on deviations from the mean: exact where one pass of sum of squares
     # would cancel catastrophically for data far from the origin.
-    center_lanes = np.empty(width)
-    for lane in range(width):
-        center_lanes[lane] = mean[lane % n_features]
-    partial = np.zeros((n_groups, width))
+    partial[:] = 0.0
     for g in numba.prange(n_groups):
-        _add_lanes(flat, g * n_samples // n_groups, (g + 1) * n_samples // n_groups, n_features,
-                   center_lanes, True, partial[g])
+        start = g * n_samples // n_groups
+        stop = (g + 1) * n_samples // n_groups
+        for i in range(start, stop):
+            for f in range(n_features):
+                deviation = X[i, f] - mean[f]
+                partial[g, f] += deviation * deviation
     var = np.zeros(n_features)
     for g in range(n_groups):
-        for lane in range(width):
-            var[lane % n_features] += partial[g, lane]
+        for f in range(n_features):
+            var[f] += partial[g, f]
     var /= n_samples
     return mean, var
 
 
 @numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
 def all_finite(X, n_groups):
-    """Return whether every entry of the C-contiguous X is finite, reading X once on all
-    threads."""
+    """Return whether every entry of X is finite, reading X once on all threads."""
     # x * 0 is 0 for every finite x and NaN for NaN and inf, so the sums are 0 exactly when
-    # X is finite, and they cannot overflow. Reassociation lets the sums use SIMD lanes over
-    # the flat array. The flags that would assume finite values stay off.
-    flat = X.reshape(-1)
-    size = flat.shape[0]
+    # X is finite, and they cannot overflow. Reassociation lets the sums use SIMD lanes. The
+    # flags that would assume finite values stay off.
+    n_samples, n_features = X.shape
     finite = np.ones(n_groups, dtype=np.bool_)
     for g in numba.prange(n_groups):
+        start = g * n_samples // n_groups
+        stop = (g + 1) * n_samples // n_groups
         total = np.zeros(1, dtype=X.dtype)[0]
-        for i in range(g * size // n_groups, (g + 1) * size // n_groups):
-            total += flat[i] * 0
+        for i in range(start, stop):
+            for f in range(n_features):
+                total += X[i, f] * 0
         finite[g] = total == 0
     return finite.all()
 
