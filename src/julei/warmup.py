@@ -1,7 +1,7 @@
 """Compile julei's numba kernels into numba's on-disk cache before their first use.
 
 numba compiles a kernel the first time it is called with a new type of input and caches the
-machine code beside the source. Compiling the kernels of one fit takes about 15 seconds on
+machine code beside the source. Compiling the kernels of one fit takes about 18 seconds on
 two cores, so `make` runs ``python -m julei.warmup`` once after installing: every later
 process, the first fit included, loads the kernels from the cache instead.
 
