@@ -281,7 +281,7 @@ def near_bisectors(rng, centers, n_samples, scale, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("offset", [0.0, 1e3], ids=["origin", "offset"])
 def test_simd_close_calls_match_lloyd(dtype, offset, rng):
-    # Samples on or a hair off the planes halfway between centres, at every scale from
+    # Samples on or slightly off the planes halfway between centres, at every scale from
     # exact ties to 1e-3: the float32 lanes must hand each close call to the exact check.
     centers = (rng.normal(size=(5, 4)) + offset).astype(dtype)
     X = np.concatenate([
@@ -353,7 +353,8 @@ def test_simd_padding_matches_centres(rng):
     squares = ((centers - shift) ** 2).sum(axis=1)
     assert coefs.shape == (6, 8)
     assert_allclose(coefs[:5, :6], -2.0 * (centers - shift), rtol=1e-6)
-    assert (coefs[5] == 0).all() and (coefs[:, 6:] == 0).all()
+    assert (coefs[5] == 0).all()
+    assert (coefs[:, 6:] == 0).all()
     assert offsets[5] == np.inf
     assert_allclose(offsets[:5], squares, rtol=1e-6)
     assert_allclose(penalties[:5], 1e-6 * squares, rtol=1e-6)
@@ -398,8 +399,8 @@ def test_simd_wide_data_falls_back_to_hamerly(rng, caplog):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 def test_simd_far_from_origin_matches_lloyd(dtype, rng):
-    # Data at 1e4 with unit spread: the shift by the centres' mean keeps float32 precise
-    # enough that close calls stay rare, and the result must still be Lloyd's.
+    # Data at 1e4 with unit spread, where float32 keeps few digits of x itself: the shift
+    # to the data's mean must keep the labels Lloyd's.
     X = blobs(rng, 3000, 4, 6, dtype, offset=1e4)
     weights = np.ones(3000, dtype=dtype)
     centers_init = X[:6].copy()

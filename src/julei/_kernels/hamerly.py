@@ -110,6 +110,47 @@ def _add_sample(X, i, weight, centered_sq, cluster, sign, g, group_sums, group_w
 
 
 @numba.njit(inline="always")
+def _clear_group(g, group_sums, group_weights, group_sq, group_counts):
+    """Zero group g's sums, weights, sums of squares and counts."""
+    group_sums[g, :, :] = 0.0
+    group_weights[g, :] = 0.0
+    group_sq[g, :] = 0.0
+    group_counts[g, :] = 0
+
+
+@numba.njit(inline="always")
+def _move_sample(X, i, weight, mean, cluster, old, g, group_sums, group_weights, group_sq, group_counts):
+    """Move sample i's share of the sums in group g from cluster ``old`` to ``cluster``."""
+    norm = _centered_sq(X, i, mean)
+    _add_sample(X, i, weight, norm, cluster, 1, g, group_sums, group_weights, group_sq, group_counts)
+    _add_sample(X, i, weight, norm, old, -1, g, group_sums, group_weights, group_sq, group_counts)
+
+
+@numba.njit(inline="always")
+def _relabel(X, i, label, labels, sample_weight, mean, mode, g, group_sums, group_weights, group_sq,
+             group_counts):
+    """Give sample i ``label``, moving its share of the sums in mode `DELTAS`; return 1 when
+    the label changed, else 0."""
+    old = labels[i]
+    if label == old:
+        return 0
+    labels[i] = label
+    if mode == DELTAS:
+        _move_sample(X, i, sample_weight[i], mean, label, old, g, group_sums, group_weights, group_sq,
+                     group_counts)
+    return 1
+
+
+@numba.njit(inline="always")
+def _add_samples(X, sample_weight, mean, labels, start, stop, g, group_sums, group_weights, group_sq,
+                 group_counts):
+    """Add samples ``start .. stop`` to their labelled clusters' sums in group g."""
+    for i in range(start, stop):
+        _add_sample(X, i, sample_weight[i], _centered_sq(X, i, mean), labels[i], 1, g, group_sums,
+                    group_weights, group_sq, group_counts)
+
+
+@numba.njit(inline="always")
 def _centered_sq(X, i, mean):
     total = 0.0
     for f in range(X.shape[1]):
@@ -206,10 +247,7 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
     for g in numba.prange(n_groups):
         start = g * n_samples // n_groups
         stop = (g + 1) * n_samples // n_groups
-        group_sums[g, :, :] = 0.0
-        group_weights[g, :] = 0.0
-        group_sq[g, :] = 0.0
-        group_counts[g, :] = 0
+        _clear_group(g, group_sums, group_weights, group_sq, group_counts)
         changed = 0
         unsettled = np.empty(BLOCK, dtype=np.int64)
         rows = np.empty((n_features, BLOCK))
@@ -254,22 +292,11 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
                     i = unsettled[p]
                     upper[i] = np.sqrt(best_dist[p]) * grow
                     lower[i] = np.sqrt(second_dist[p]) * shrink
-                    old = labels[i]
-                    label = best[p]
-                    if label != old:
-                        changed += 1
-                        labels[i] = label
-                        if mode == DELTAS:
-                            weight = sample_weight[i]
-                            norm = _centered_sq(X, i, mean)
-                            _add_sample(X, i, weight, norm, label, 1, g, group_sums, group_weights,
-                                        group_sq, group_counts)
-                            _add_sample(X, i, weight, norm, old, -1, g, group_sums, group_weights,
-                                        group_sq, group_counts)
+                    changed += _relabel(X, i, best[p], labels, sample_weight, mean, mode, g, group_sums,
+                                        group_weights, group_sq, group_counts)
             if mode != DELTAS:
-                for i in range(block_start, block_stop):
-                    _add_sample(X, i, sample_weight[i], _centered_sq(X, i, mean), labels[i], 1, g,
-                                group_sums, group_weights, group_sq, group_counts)
+                _add_samples(X, sample_weight, mean, labels, block_start, block_stop, g, group_sums,
+                             group_weights, group_sq, group_counts)
         group_changed[g] = changed
 
 

@@ -20,7 +20,7 @@ rounding of float64 additions.
 import numba
 import numpy as np
 
-from julei._kernels.hamerly import DELTAS, _add_sample, _centered_sq
+from julei._kernels.hamerly import DELTAS, _add_samples, _clear_group, _relabel
 
 # Samples transposed and scanned together: a (n_features, BLOCK) float32 buffer stays in L1.
 BLOCK = 256
@@ -63,7 +63,8 @@ UNDERFLOW_SLACK = 8 * (2 * MAX_FEATURES + 8) * 2.0**-150
 
 @numba.njit(cache=True)
 def _nearest_exact(X, i, centers):
-    """Nearest centre of sample i, with the numbers and tie rule of `lloyd.assign_dense`."""
+    """Return the nearest centre of sample i, with the numbers and tie rule of
+    `lloyd.assign_dense`."""
     best = 0
     best_dist = np.inf
     for j in range(centers.shape[0]):
@@ -137,7 +138,8 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
     # `_nearest_exact` broke a tie differently from `lloyd.assign_dense`.
     # X (n_samples, n_features) C-contiguous, finite IN | sample_weight (n_samples,) IN
     # centers (n_clusters, n_features) IN | shift (n_features,) dtype of X IN
-    # coefs (n_padded_clusters, n_padded_features) float32 IN | offsets (n_padded_clusters,) float32 IN
+    # coefs (n_padded_clusters, n_padded_features) float32 IN
+    # offsets, penalties (n_padded_clusters,) float32 IN
     # mean (n_features,) float64 IN | labels (n_samples,) int32 INOUT
     # group_sums (n_groups, n_clusters, n_features), group_weights, group_sq (n_groups, n_clusters)
     # float64 OUT | group_counts (n_groups, n_clusters) int64 OUT
@@ -151,10 +153,7 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
     for g in numba.prange(n_groups):
         start = g * n_samples // n_groups
         stop = (g + 1) * n_samples // n_groups
-        group_sums[g, :, :] = 0.0
-        group_weights[g, :] = 0.0
-        group_sq[g, :] = 0.0
-        group_counts[g, :] = 0
+        _clear_group(g, group_sums, group_weights, group_sq, group_counts)
         changed = 0
         exact = 0
         # Rows past n_features stay zero, matching the zero coefficients of the padding.
@@ -242,21 +241,11 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
                         if flagged[p] == 2:
                             label = _nearest_exact(X, i, centers)
                             exact += 1
-                        old = labels[i]
-                        if label != old:
-                            changed += 1
-                            labels[i] = label
-                            if mode == DELTAS:
-                                weight = sample_weight[i]
-                                norm = _centered_sq(X, i, mean)
-                                _add_sample(X, i, weight, norm, label, 1, g, group_sums, group_weights,
-                                            group_sq, group_counts)
-                                _add_sample(X, i, weight, norm, old, -1, g, group_sums, group_weights,
-                                            group_sq, group_counts)
+                        changed += _relabel(X, i, label, labels, sample_weight, mean, mode, g, group_sums,
+                                            group_weights, group_sq, group_counts)
             if mode != DELTAS:
-                for i in range(block_start, block_start + n):
-                    _add_sample(X, i, sample_weight[i], _centered_sq(X, i, mean), labels[i], 1, g,
-                                group_sums, group_weights, group_sq, group_counts)
+                _add_samples(X, sample_weight, mean, labels, block_start, block_start + n, g, group_sums,
+                             group_weights, group_sq, group_counts)
         group_changed[g] = changed
         group_exact[g] = exact
 
