@@ -238,12 +238,15 @@ def test_interrupt_leaves_nothing(tmp_path):
     pd.DataFrame(rng.normal(size=(100_000, 6)), columns=list("abcdef")).to_csv(path, index=False)
     out = tmp_path / "result"
     # --debug logs each step on stderr, so the test can wait until the table has been read.
+    # A shell that starts the tests in the background ignores SIGINT, and the child would
+    # inherit that; a terminal's Ctrl-C reaches a process with the default handler.
     process = subprocess.Popen(
         [sys.executable, "-m", "julei", "cluster", str(path), "--out", str(out), "--debug"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 90
     for line in process.stderr:
