@@ -239,7 +239,7 @@ def test_interrupt_leaves_nothing(tmp_path):
     out = tmp_path / "result"
     # --debug logs each step on stderr, so the test can wait until the table has been read.
     # A shell that starts the tests in the background ignores SIGINT, and the child would
-    # inherit that; a terminal's Ctrl-C reaches a process with the default handler.
+    # inherit that. A terminal's Ctrl-C reaches a process with the default handler.
     process = subprocess.Popen(
         [sys.executable, "-m", "julei", "cluster", str(path), "--out", str(out), "--debug"],
         stdout=subprocess.PIPE,
