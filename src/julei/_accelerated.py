@@ -168,7 +168,8 @@ def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, 
     changed = np.zeros(n_groups_for(n_samples), dtype=np.int64)
     mode = [_hamerly.FIRST]
     # A cluster weight this small against the total may be what float64 cancellation left
-    # after heavy samples were removed: each addition rounds by about 1e-16 of the total.
+    # after heavy samples were removed, because each addition rounds by up to about 1e-16 of
+    # the total and millions of additions add up.
     light_weight = LIGHT_WEIGHT_SHARE * float(np.sum(sample_weight, dtype=np.float64))
 
     def step(iteration, centers, labels):

@@ -133,9 +133,9 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
     modes `hamerly.FIRST` and `hamerly.FULL_SUMS`, only the changes of moved samples in mode
     `hamerly.DELTAS`. ``group_exact`` receives the number of close calls per group.
     """
-    # No fastmath flags here, not even 'contract': numba compiles the functions this kernel
+    # No fastmath flags here, not even 'contract'. numba compiles the functions this kernel
     # calls with its flags and caches them that way, and a fused multiply-add in
-    # `_nearest_exact` broke a tie differently from `lloyd.assign_dense`.
+    # `_nearest_exact` then broke a tie differently from `lloyd.assign_dense`.
     # X (n_samples, n_features) C-contiguous, finite IN | sample_weight (n_samples,) IN
     # centers (n_clusters, n_features) IN | shift (n_features,) dtype of X IN
     # coefs (n_padded_clusters, n_padded_features) float32 IN
@@ -219,7 +219,7 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
             any_flagged = np.uint8(0)
             for p in range(n):
                 # Both errors: 2 h |a|^2, plus h |b|^2 of the nearest centre (its distance
-                # less its lowered distance); the other centre's h |b|^2 is in other_low.
+                # less its lowered distance). The other centre's h |b|^2 is in other_low.
                 threshold = scale * rows_sq[p] + (best_t[p] - best_low[p]) + slack
                 gap = other_low[p] - best_t[p]
                 # Written so that a NaN gap counts as a close call.
@@ -259,7 +259,7 @@ def padded_centers(centers, shift, factor):
     largest ``|b_j|^2``.
     """
     n_clusters, n_features = centers.shape
-    # Centres beyond float32's range become infinite here; the driver then checks every
+    # Centres beyond float32's range become infinite here, so the driver checks every
     # sample in float64.
     with np.errstate(over="ignore", invalid="ignore"):
         shifted = (centers.astype(np.float64) - shift.astype(np.float64)).astype(np.float32)
