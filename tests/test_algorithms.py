@@ -323,7 +323,7 @@ def test_simd_counts_close_calls(rng):
     assert n_exact > 150
 
 
-def test_simd_far_centre_keeps_close_calls_rare(rng):
+def test_simd_far_centre_rare_close_calls(rng):
     # An outlier that is a centre must not raise the other samples' thresholds: each
     # centre's error is bounded by its own norm.
     X = rng.normal(size=(20_000, 2)) + rng.normal(size=(8, 2))[rng.integers(0, 8, 20_000)] * 4
@@ -386,7 +386,7 @@ def test_simd_huge_values_match_lloyd(scale, rng):
     assert_same_fit("simd", result, expected)
 
 
-def test_simd_wide_data_falls_back_to_hamerly(rng, caplog):
+def test_simd_wide_data_runs_hamerly(rng, caplog):
     X = blobs(rng, 300, simd.MAX_FEATURES + 1, 3, np.float32)
     weights = np.ones(300, dtype=np.float32)
     centers_init = X[:3].copy()

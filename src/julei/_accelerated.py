@@ -178,7 +178,8 @@ def _iterate_incremental(X, sample_weight, centers_init, max_iter, tol, assign, 
         totals.collect(add=mode[0] == _hamerly.DELTAS)
         if mode[0] == _hamerly.DELTAS and ((totals.counts > 0) & (totals.weights <= light_weight)).any():
             # Removing heavy samples from a cluster can cancel the light ones that remain
-            # (weights 1e20 and 1 leave 0). Such sums are formed again from the labels.
+            # (weights 1e20 and 1 leave 0). Such sums are formed again from the labels. A
+            # second Hamerly step moves its bounds once more, which only loosens them.
             logger.debug("A cluster's kept weight is too light to trust; summing all samples again.")
             assign(centers, labels, totals, changed, _hamerly.FULL_SUMS, mean)
             totals.collect(add=False)

@@ -349,9 +349,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         ``tol`` times the mean variance of the features, or when no label changes.
     algorithm : {'auto', 'lloyd', 'simd', 'hamerly', 'yinyang', 'gemm'}, default='auto'
         Algorithm of one run. Every choice gives the same result from the same initial
-        centres; 'auto' picks the fastest for the data's shape. 'simd' (up to 16 features
-        and 128 clusters) computes every distance in float32 SIMD lanes and re-checks in
-        float64 the samples whose two nearest centres are too close to call. 'hamerly' (one
+        centres; 'auto' picks the fastest for the data's shape. 'simd' (picked for up to 16
+        features and 128 clusters; above 64 features it runs 'hamerly') computes every
+        distance in float32 SIMD lanes and re-checks in float64 the samples whose two
+        nearest centres are too close to call. 'hamerly' (one
         distance bound per sample, for few clusters) and 'yinyang' (one bound per group of
         about ten centres) skip distances that cannot change a label; 'gemm' computes
         distances by chunked matrix products, for many features. Sparse input always runs

@@ -79,9 +79,10 @@ def _nearest_exact(X, i, centers):
 
 
 @numba.njit(inline="always")
-def _load_rows(X, flat, start, n, n_features, shift, rows, rows_sq):
-    """Copy samples ``start .. start + n`` of X, less ``shift``, into ``rows[:n_features, :n]``
-    as float32, one feature per row, and their squared norms into ``rows_sq``.
+def _load_rows(flat, start, n, n_features, shift, rows, rows_sq):
+    """Copy samples ``start .. start + n`` of the flat X, less ``shift``, into
+    ``rows[:n_features, :n]`` as float32, one feature per row, and their squared norms into
+    ``rows_sq``.
 
     Called with a literal ``n_features`` for the common widths, so that the reads of the
     flat X have a constant stride and run in SIMD lanes.
@@ -170,15 +171,15 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
         for block_start in range(start, stop, BLOCK):
             n = min(BLOCK, stop - block_start)
             if n_features == 1:
-                _load_rows(X, flat, block_start, n, 1, shift, rows, rows_sq)
+                _load_rows(flat, block_start, n, 1, shift, rows, rows_sq)
             elif n_features == 2:
-                _load_rows(X, flat, block_start, n, 2, shift, rows, rows_sq)
+                _load_rows(flat, block_start, n, 2, shift, rows, rows_sq)
             elif n_features == 3:
-                _load_rows(X, flat, block_start, n, 3, shift, rows, rows_sq)
+                _load_rows(flat, block_start, n, 3, shift, rows, rows_sq)
             elif n_features == 4:
-                _load_rows(X, flat, block_start, n, 4, shift, rows, rows_sq)
+                _load_rows(flat, block_start, n, 4, shift, rows, rows_sq)
             else:
-                _load_rows(X, flat, block_start, n, n_features, shift, rows, rows_sq)
+                _load_rows(flat, block_start, n, n_features, shift, rows, rows_sq)
             for p in range(n):
                 best[p] = 0
                 best_t[p] = np.inf
