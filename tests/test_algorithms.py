@@ -434,3 +434,83 @@ def test_merge_probe_skips_distinct_rows(rng):
     unique, weights, inverse = merged
     assert_array_equal(unique[inverse], repeated)
     assert weights.sum() == X.shape[0]
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 6, 17])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_simd_every_width_matches_lloyd(n_features, dtype, rng):
+    # Widths 1 to 4 are copied into the lanes with constant strides, the others feature by
+    # feature. 1,100 samples leave a partial last block.
+    X = blobs(rng, 1100, n_features, 5, dtype, offset=3.0)
+    weights = np.ones(1100, dtype=dtype)
+    centers_init = X[:5].copy()
+    expected = kmeans_module._run_lloyd(X, weights, centers_init, max_iter=100, tol=0.0)
+    result = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)
+    assert_same_fit("simd", result, expected)
+
+
+def test_equal_weights_become_one():
+    from julei._accelerated import kernel_weights
+
+    equal = np.full(1000, 2.5)
+    single = kernel_weights(equal)
+    assert single.shape == (1,) and single[0] == 2.5
+    varied = equal.copy()
+    varied[999] = 2.0
+    assert kernel_weights(varied) is varied
+    single_entry = np.array([3.0])
+    assert kernel_weights(single_entry) is single_entry
+
+
+@pytest.mark.parametrize("kernel", ["simd", "hamerly"])
+def test_single_weight_same_sums(kernel, rng):
+    # An array of one weight gives it to every sample. The first step's whole sums and a
+    # later step's changes must equal those from the full array, bit for bit.
+    X = blobs(rng, 3000, 3, 6, np.float32)
+    centers = X[:6].copy()
+    moved = X[6:12].copy()
+    n_groups = 4
+    outputs = []
+    for weights in (np.full(3000, 1.5), np.full(1, 1.5)):
+        labels = np.full(3000, -1, dtype=np.int32)
+        totals = [np.zeros((n_groups, 6, 3)), np.zeros((n_groups, 6)), np.zeros((n_groups, 6)),
+                  np.zeros((n_groups, 6), dtype=np.int64)]
+        changed = np.zeros(n_groups, dtype=np.int64)
+        steps = []
+        for mode, step_centers in ((hamerly.FIRST, centers), (hamerly.DELTAS, moved)):
+            if kernel == "simd":
+                shift = X.mean(axis=0)
+                factor = simd.error_factor(3)
+                coefs, offsets, penalties, _ = simd.padded_centers(step_centers, shift, factor)
+                simd.assign_simd(
+                    X, weights, step_centers, shift, coefs, offsets, penalties, 2 * factor, np.zeros(3), labels,
+                    mode, *totals, changed, np.zeros(n_groups, dtype=np.int64),
+                )
+            else:
+                upper = np.zeros(3000, dtype=np.float32)
+                lower = np.zeros(3000, dtype=np.float32)
+                hamerly.assign_hamerly(
+                    X, weights, step_centers, np.zeros(3), labels, upper, lower, np.full(6, np.inf), np.inf,
+                    np.inf, 0, 1e-6, mode, False, *totals, changed,
+                )
+            steps.append([labels.copy(), changed.copy()] + [total.copy() for total in totals])
+        outputs.append(steps)
+    assert outputs[0][1][1].sum() > 0
+    for full, single in zip(outputs[0], outputs[1]):
+        for a, b in zip(full, single):
+            assert_array_equal(a, b)
+
+
+def test_trailing_zeros_counts_low_zero_bits():
+    import numba
+
+    from julei._kernels._common import trailing_zeros
+
+    @numba.njit
+    def count(value):
+        return trailing_zeros(value)
+
+    for bit in (0, 1, 7, 8, 31, 32, 63):
+        assert count(np.uint64(1) << np.uint64(bit)) == bit
+        assert count((np.uint64(1) << np.uint64(bit)) | (np.uint64(1) << np.uint64(63))) == bit
+    assert count(np.uint64(0)) == 64

@@ -18,7 +18,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from julei import KMeans, _validation, kmeans_plusplus
 from julei._kernels import lloyd
-from julei._kernels._common import SMALL_WORK, all_finite, n_groups_for, numba_threads
+from julei._kernels._common import (
+    SMALL_WORK, all_finite, column_mean_var, label_counts, n_groups_for, numba_threads, spaced_rows_mean,
+)
 from julei.exceptions import ConvergenceWarning
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-6}
@@ -314,14 +316,38 @@ def test_non_finite_large_input_names_row_and_column(value, kind, dtype):
         _validation.check_finite(X)
 
 
-def test_all_finite_kernel(rng):
-    X = rng.normal(size=(1000, 7)).astype(np.float32)
+@pytest.mark.parametrize("shape", [(1000, 7), (1, 1), (3, 5), (1001, 1), (999, 64), (130, 65), (40, 784)])
+def test_all_finite_kernel(shape, rng):
+    # Widths around the 64-value spans, and rows left over after the last whole span.
+    X = rng.normal(size=shape).astype(np.float32)
     assert all_finite(X, 32)
-    for row, column, value in [(0, 0, np.nan), (999, 6, np.inf), (500, 3, -np.inf)]:
+    n_rows, n_columns = shape
+    for row, column, value in [(0, 0, np.nan), (n_rows - 1, n_columns - 1, np.inf), (n_rows // 2, n_columns // 2, -np.inf)]:
         bad = X.copy()
         bad[row, column] = value
         assert not all_finite(bad, 32)
         assert not all_finite(bad, 1)
+
+
+@pytest.mark.parametrize("shape", [(1000, 1), (1001, 3), (997, 4), (500, 17), (130, 65), (40, 784), (1, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_column_mean_var_matches_numpy(shape, dtype, rng):
+    X = (rng.normal(size=shape) * rng.uniform(0.5, 3.0, shape[1]) + 1e3).astype(dtype)
+    mean, var = column_mean_var(X, n_groups_for(shape[0]))
+    reference = X.astype(np.float64)
+    assert_allclose(mean, reference.mean(axis=0), rtol=1e-13)
+    assert_allclose(var, reference.var(axis=0), rtol=1e-9, atol=1e-12)
+
+
+def test_label_counts_match_bincount(rng):
+    labels = rng.integers(0, 7, 10_001).astype(np.int32)
+    assert_array_equal(label_counts(labels, 9, 32), np.bincount(labels, minlength=9))
+
+
+def test_spaced_rows_mean(rng):
+    X = rng.normal(size=(1003, 3)).astype(np.float32)
+    assert_allclose(spaced_rows_mean(X, 7), X[::7].astype(np.float64).mean(axis=0), rtol=1e-12)
+    assert_allclose(spaced_rows_mean(X, 5000), X[0], rtol=0)
 
 
 def test_non_finite_sparse_input_names_row_and_column():

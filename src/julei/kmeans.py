@@ -19,6 +19,7 @@ from julei._kernels import seeding as _seeding
 from julei._kernels._common import (
     column_mean_var,
     inertia_dense,
+    label_counts,
     n_groups_for,
     numba_threads,
     pairwise_squared_dense,
@@ -611,7 +612,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                     )
                     best, n_swaps = refined.run, refined.n_swaps
 
-        distinct = int(np.count_nonzero(np.bincount(best.labels, minlength=self.n_clusters)))
+        distinct = int(np.count_nonzero(label_counts(best.labels, self.n_clusters, n_groups_for(X.shape[0]))))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "

@@ -110,6 +110,12 @@ def _add_sample(X, i, weight, centered_sq, cluster, sign, g, group_sums, group_w
 
 
 @numba.njit(inline="always")
+def _weight(sample_weight, i):
+    """Return sample i's weight. An array of one weight gives that weight to every sample."""
+    return sample_weight[0] if sample_weight.shape[0] == 1 else sample_weight[i]
+
+
+@numba.njit(inline="always")
 def _clear_group(g, group_sums, group_weights, group_sq, group_counts):
     """Zero group g's sums, weights, sums of squares and counts."""
     group_sums[g, :, :] = 0.0
@@ -136,8 +142,8 @@ def _relabel(X, i, label, labels, sample_weight, mean, mode, g, group_sums, grou
         return 0
     labels[i] = label
     if mode == DELTAS:
-        _move_sample(X, i, sample_weight[i], mean, label, old, g, group_sums, group_weights, group_sq,
-                     group_counts)
+        _move_sample(X, i, _weight(sample_weight, i), mean, label, old, g, group_sums, group_weights,
+                     group_sq, group_counts)
     return 1
 
 
@@ -146,7 +152,7 @@ def _add_samples(X, sample_weight, mean, labels, start, stop, g, group_sums, gro
                  group_counts):
     """Add samples ``start .. stop`` to their labelled clusters' sums in group g."""
     for i in range(start, stop):
-        _add_sample(X, i, sample_weight[i], _centered_sq(X, i, mean), labels[i], 1, g, group_sums,
+        _add_sample(X, i, _weight(sample_weight, i), _centered_sq(X, i, mean), labels[i], 1, g, group_sums,
                     group_weights, group_sq, group_counts)
 
 
@@ -229,7 +235,7 @@ def assign_hamerly(X, sample_weight, centers, mean, labels, upper, lower, shifts
     receive only what moved samples add to and take from these; in the other modes, the
     whole amounts.
     """
-    # X (n_samples, n_features) IN | sample_weight (n_samples,) IN
+    # X (n_samples, n_features) IN | sample_weight (n_samples,) or (1,) for equal weights IN
     # centers (n_clusters, n_features) IN | mean (n_features,) float64 IN
     # labels (n_samples,) int32 INOUT | upper, lower (n_samples,) dtype of X INOUT
     # shifts (n_clusters,) float64 IN: each centre's move since the previous step
