@@ -70,13 +70,15 @@ def memory_bandwidth(n_threads):
     import numba
 
     # fastmath lets the sum vectorize, so the loop is limited by memory, not by the adds.
+    # The index is unsigned: numba's test for negative signed indices kept the loop out of
+    # SIMD lanes, and the figure came out at 9 GB/s where the memory gives about 45.
     @numba.njit(parallel=True, fastmath=True)
     def read_all(values, n_groups):
         partial = np.zeros(n_groups)
         size = values.shape[0]
         for g in numba.prange(n_groups):
             total = 0.0
-            for i in range(g * size // n_groups, (g + 1) * size // n_groups):
+            for i in range(np.uint64(g * size // n_groups), np.uint64((g + 1) * size // n_groups)):
                 total += values[i]
             partial[g] = total
         return partial.sum()

@@ -514,3 +514,75 @@ def test_trailing_zeros_counts_low_zero_bits():
         assert count(np.uint64(1) << np.uint64(bit)) == bit
         assert count((np.uint64(1) << np.uint64(bit)) | (np.uint64(1) << np.uint64(63))) == bit
     assert count(np.uint64(0)) == 64
+
+
+def test_merges_reused_inside_block(rng, monkeypatch):
+    from julei import _accelerated
+
+    X = np.round(rng.normal(size=(MERGE_MIN_SAMPLES, 2)), 1)
+    weights = np.ones(X.shape[0])
+    calls = []
+    merge = dedup.merge_duplicates
+    monkeypatch.setattr(dedup, "merge_duplicates", lambda *args: calls.append(args[0].shape[0]) or merge(*args))
+    first = _accelerated.merge_rows(X, weights)
+    per_merge = len(calls)
+    assert _accelerated.merge_rows(X, weights) is not first
+    with _accelerated.merges_reused():
+        inside = _accelerated.merge_rows(X, weights)
+        assert _accelerated.merge_rows(X, weights) is inside
+        assert _accelerated.merge_rows(X.copy(), weights) is not inside
+    # Two merges outside the block, and inside one for X and one for its copy.
+    assert len(calls) == 4 * per_merge
+    assert_array_equal(inside[0], first[0])
+
+
+def test_fit_merges_duplicates_once(rng, monkeypatch):
+    # Seeding, the iterations and the refinement share one merge of the photo-like data,
+    # and the seeds come from its distinct rows.
+    palette = rng.uniform(size=(400, 3))
+    X = palette[rng.integers(0, 400, MERGE_MIN_SAMPLES)].astype(np.float32)
+    full_merges = []
+    merge = dedup.merge_duplicates
+    monkeypatch.setattr(
+        dedup, "merge_duplicates",
+        lambda *args: (full_merges.append(1) if args[0].shape[0] == X.shape[0] else None) or merge(*args),
+    )
+    model = KMeans(5, random_state=0).fit(X)
+    assert len(full_merges) == 1
+    distances = ((X[:, None, :].astype(np.float64) - model.cluster_centers_) ** 2).sum(axis=2)
+    assert_array_equal(model.labels_, distances.argmin(axis=1))
+    assert model.inertia_ == pytest.approx(distances.min(axis=1).sum(), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merge_probe_counts_distinct_rows_exactly(seed):
+    # 400,000 draws from 100,000 values: about 98 % of the first 4,096 rows are distinct,
+    # under the first probe's 99 %, so the data must be merged whatever the hash split.
+    from julei._accelerated import merge_rows
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(100_000, 3))
+    X = values[rng.integers(0, 100_000, 400_000)]
+    merged = merge_rows(X, np.ones(X.shape[0]))
+    assert merged is not None
+    unique, weights, inverse = merged
+    assert_array_equal(unique[inverse], X)
+    assert unique.shape[0] == np.unique(X, axis=0).shape[0]
+
+
+def test_merge_probe_counts_both_hash_parts():
+    # 2,101 distinct rows in 100,000 rows. The first 4,096 rows are 51 % distinct, and all
+    # of their distinct rows fall into the same part of the merge's hash split.
+    from julei._accelerated import merge_rows
+
+    rng = np.random.default_rng(0)
+    candidates = rng.normal(size=(20_000, 2))
+    bits = candidates.view(np.uint64)
+    first_part = [i for i in range(len(candidates)) if int(dedup._row_hash(bits, i)) >> 63 == 0]
+    rows = candidates[first_part[:2101]]
+    head = np.vstack([rows[:2100], np.repeat(rows[2100:], 4096 - 2100, axis=0)])
+    X = np.vstack([head, rows[rng.integers(0, 2101, 100_000 - 4096)]])
+    merged = merge_rows(X, np.ones(X.shape[0]))
+    assert merged is not None
+    assert merged[0].shape[0] == 2101
+
