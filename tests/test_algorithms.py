@@ -586,3 +586,32 @@ def test_merge_probe_counts_both_hash_parts():
     assert merged is not None
     assert merged[0].shape[0] == 2101
 
+
+
+def test_merged_runs_repeat_inside_block(rng):
+    # Runs inside one block share the merge, so expanding the first run's labels must leave
+    # the merge's inverse index intact for the second.
+    from julei import _accelerated
+
+    palette = rng.uniform(size=(300, 3))
+    X = palette[rng.integers(0, 300, MERGE_MIN_SAMPLES)].astype(np.float32)
+    weights = np.ones(X.shape[0], dtype=np.float32)
+    centers_init = palette[:4].astype(np.float32)
+    with _accelerated.merges_reused():
+        first = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)
+        second = run_simd(X, weights, centers_init, max_iter=100, tol=0.0)
+    distances = ((X[:, None, :].astype(np.float64) - first.centers) ** 2).sum(axis=2)
+    assert_array_equal(first.labels, distances.argmin(axis=1))
+    assert_array_equal(second.labels, first.labels)
+    assert second.inertia == first.inertia
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_on_duplicates_labels_nearest(seed, rng):
+    # Several runs and the refinement all expand through the same merge.
+    palette = rng.uniform(size=(500, 3))
+    X = palette[rng.integers(0, 500, MERGE_MIN_SAMPLES)].astype(np.float32)
+    model = KMeans(6, n_init=3, random_state=seed).fit(X)
+    distances = ((X[:, None, :].astype(np.float64) - model.cluster_centers_) ** 2).sum(axis=2)
+    assert_array_equal(model.labels_, distances.argmin(axis=1))
+    assert model.inertia_ == pytest.approx(distances.min(axis=1).sum(), rel=1e-6)

@@ -310,8 +310,11 @@ def _merge_rows(X, sample_weight):
 
 
 def expand_run(run, X, sample_weight, inverse):
-    """Map a run on merged rows back to every sample: labels through ``inverse`` (which
-    they overwrite) and the inertia recomputed over all samples."""
+    """Map a run on merged rows back to every sample: labels through ``inverse`` and the
+    inertia recomputed over all samples.
+
+    ``inverse`` stays as it is: inside `merges_reused` later runs expand through it again.
+    """
     from julei import kmeans as _kmeans
 
     labels = _dedup.expand_labels(run.labels, inverse)

@@ -171,7 +171,8 @@ def merge_duplicates(bits, X, sample_weight, max_unique, inverse):
 
 @numba.njit(parallel=True, cache=True)
 def expand_labels(unique_labels, inverse):
-    """Overwrite each sample's unique-row index in ``inverse`` with that row's label."""
+    """Return each sample's label: the label of its unique row, ``unique_labels[inverse]``."""
+    labels = np.empty(inverse.shape[0], dtype=unique_labels.dtype)
     for i in numba.prange(inverse.shape[0]):
-        inverse[i] = unique_labels[inverse[i]]
-    return inverse
+        labels[i] = unique_labels[inverse[i]]
+    return labels
