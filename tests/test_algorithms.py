@@ -454,7 +454,8 @@ def test_equal_weights_become_one():
 
     equal = np.full(1000, 2.5)
     single = kernel_weights(equal)
-    assert single.shape == (1,) and single[0] == 2.5
+    assert single.shape == (1,)
+    assert single[0] == 2.5
     varied = equal.copy()
     varied[999] = 2.0
     assert kernel_weights(varied) is varied
@@ -537,8 +538,7 @@ def test_merges_reused_inside_block(rng, monkeypatch):
 
 
 def test_fit_merges_duplicates_once(rng, monkeypatch):
-    # Seeding, the iterations and the refinement share one merge of the photo-like data,
-    # and the seeds come from its distinct rows.
+    # Seeding, the iterations and the refinement share one merge of the photo-like data.
     palette = rng.uniform(size=(400, 3))
     X = palette[rng.integers(0, 400, MERGE_MIN_SAMPLES)].astype(np.float32)
     full_merges = []

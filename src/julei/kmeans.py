@@ -630,7 +630,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                     )
                     best, n_swaps = refined.run, refined.n_swaps
 
-        distinct = int(np.count_nonzero(label_counts(best.labels, self.n_clusters, n_groups_for(X.shape[0]))))
+        distinct = int(np.count_nonzero(label_counts(best.labels, self.n_clusters)))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "

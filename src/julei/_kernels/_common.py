@@ -150,19 +150,19 @@ def all_finite(X, n_groups):
     return finite.all() and tail == 0
 
 
-@numba.njit(parallel=True, cache=True)
-def label_counts(labels, n_clusters, n_groups):
+@numba.njit(cache=True)
+def label_counts(labels, n_clusters):
     """Return how many samples carry each label in ``0 .. n_clusters - 1``.
 
-    Same as ``np.bincount(labels, minlength=n_clusters)`` for such labels, which took 3 ms
-    for 1,000,000 int32 labels because it first copies them to int64.
+    Same as ``np.bincount(labels, minlength=n_clusters)`` for such labels, which took 1.2 to
+    3 ms for 1,000,000 int32 labels because it first copies them to int64. This loop takes
+    0.4 ms on one thread. A parallel loop took 0.3 ms on an idle machine but 16 ms while
+    another process kept the second core busy.
     """
-    n_samples = labels.shape[0]
-    partial = np.zeros((n_groups, n_clusters), dtype=np.int64)
-    for g in numba.prange(n_groups):
-        for i in range(g * n_samples // n_groups, (g + 1) * n_samples // n_groups):
-            partial[g, labels[i]] += 1
-    return partial.sum(axis=0)
+    counts = np.zeros(n_clusters, dtype=np.int64)
+    for i in range(labels.shape[0]):
+        counts[labels[i]] += 1
+    return counts
 
 
 @numba.njit(cache=True)
