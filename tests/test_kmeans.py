@@ -483,3 +483,16 @@ def test_small_work_runs_on_one_thread():
         assert count == numba.config.NUMBA_NUM_THREADS
     with numba_threads(2, work=10) as count:
         assert count == min(2, numba.config.NUMBA_NUM_THREADS)
+
+
+def test_unrefined_fit_on_duplicates_matches_sklearn(rng):
+    # Without refinement the seeds come from every row, not from the merged distinct rows,
+    # so that the draws stay scikit-learn's on photo-like data too.
+    from julei._accelerated import MERGE_MIN_SAMPLES
+
+    palette = rng.uniform(size=(500, 3))
+    X = palette[rng.integers(0, 500, MERGE_MIN_SAMPLES)]
+    ours = KMeans(6, random_state=7, refine=None, algorithm="lloyd").fit(X)
+    reference = SklearnKMeans(6, random_state=7).fit(X)
+    assert_array_equal(ours.labels_, reference.labels_)
+    assert ours.n_iter_ == reference.n_iter_

@@ -529,15 +529,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             )
         return refine, max_failures
 
-    def _seeding_rows(self, X, init, sample_weight):
+    def _seeding_rows(self, X, init, sample_weight, refine):
         """Return the rows and weights to draw seeds from: X's weighted distinct rows when X
-        has many duplicates, else X itself.
+        has many duplicates and the run is refined, else X itself.
 
         Drawing from the distinct rows, each weighted by its copies, draws from the same
         distribution. On the photo's 12,000,000 pixels (1.4 million colours) k-means++ for
-        k = 16 took 1.1 s on the pixels.
+        k = 16 took 0.95 s on the pixels and 0.21 s on the colours. Without refinement the
+        seeds come from X, so that the draws stay scikit-learn's.
         """
-        if not isinstance(init, str):
+        if not isinstance(init, str) or refine is None:
             return X, sample_weight
         merged_rows = _accelerated.merge_rows(X, sample_weight)
         # 'random' needs n_clusters rows of positive weight to choose from.
@@ -593,7 +594,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         work = X.shape[0] * X.shape[1] * self.n_clusters
         with _verbose_logging(self.verbose), numba_threads(self.n_threads, work) as n_threads, \
                 _accelerated.merges_reused():
-            X_seed, weight_seed = self._seeding_rows(X, init, sample_weight)
+            X_seed, weight_seed = self._seeding_rows(X, init, sample_weight, refine)
             best = None
             for run_index in range(n_init):
                 centers_init = self._initial_centers(X_seed, init, weight_seed, random_state)
