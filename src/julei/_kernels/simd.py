@@ -253,8 +253,8 @@ def assign_simd(X, sample_weight, centers, shift, coefs, offsets, penalties, sam
                 # Skip eight unflagged samples at a time, and go straight to each flagged one
                 # in a word of eight: a branch per sample mispredicted often enough that a
                 # changed label cost 21 ns against 9 ns this way (1,000,000 x 4, k = 6).
-                # Every platform numba runs on is little-endian, so sample 8 word + b is
-                # byte b of the word.
+                # numba's installation guide lists only little-endian platforms, so sample
+                # 8 word + b is byte b of the word.
                 for word in range(-(-n // 8)):
                     bits = flag_words[word]
                     while bits != 0:
